@@ -1,0 +1,176 @@
+"""CSV with one row per turn (grouped into conversations), and WebVTT / SRT subtitles with speaker tags."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import Iterator
+
+from ..errors import TranscriptError
+from ._build import RawEvent, RawItem, RawTurn, classify_event, parse_duration
+from ._records import Conversation, _seconds, event_or_turn
+
+__all__ = ["read_csv_conversations", "read_subtitles", "looks_like_csv"]
+
+_CSV_ID = ("conversation_id", "conversation", "call_id", "chat_id", "contact_id", "transcript_id", "ticket_id", "id")
+_CSV_SPEAKER = ("speaker", "role", "participant", "speaker_role", "from", "author", "sender", "party")
+_CSV_TEXT = ("text", "message", "utterance", "content", "transcript", "body")
+_CSV_START = ("start", "start_time", "start_seconds", "begin", "offset", "timestamp", "time")
+_CSV_END = ("end", "end_time", "end_seconds", "stop")
+_CSV_LANG = ("lang", "language", "language_code")
+
+
+def _find(header: list[str], names: tuple[str, ...]) -> int | None:
+    low = [h.strip().lower().replace(" ", "_") for h in header]
+    for n in names:
+        if n in low:
+            return low.index(n)
+    return None
+
+
+def looks_like_csv(text: str) -> bool:
+    first = text.lstrip("\ufeff").split("\n", 1)[0]
+    try:
+        dialect = csv.Sniffer().sniff(first, delimiters=",;\t|")
+    except csv.Error:
+        return False
+    header = next(csv.reader([first], dialect))
+    return _find(header, _CSV_TEXT) is not None and _find(header, _CSV_SPEAKER) is not None
+
+
+def read_csv_conversations(text: str, where: str) -> Iterator[Conversation | TranscriptError]:
+    """Conversations of a turn-per-row CSV, in file order; rows of one conversation must be contiguous.
+
+    A malformed row spoils only its own conversation, which is yielded as a :class:`TranscriptError`.
+    """
+    body = text.lstrip("\ufeff")
+    first = body.split("\n", 1)[0]
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(first, delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(body, newline=""), dialect)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise TranscriptError("empty CSV: no header row", source=where, line=1) from None
+    i_text, i_speaker = _find(header, _CSV_TEXT), _find(header, _CSV_SPEAKER)
+    if i_text is None or i_speaker is None:
+        raise TranscriptError(
+            f"CSV header {header!r} lacks a speaker or text column",
+            source=where,
+            line=1,
+            hint=f"expected a speaker column ({', '.join(_CSV_SPEAKER)}) and a text column ({', '.join(_CSV_TEXT)})",
+        )
+    i_id, i_start, i_end, i_lang = (_find(header, n) for n in (_CSV_ID, _CSV_START, _CSV_END, _CSV_LANG))
+    seen: set[str] = set()
+    cur_id: str | None = None
+    items: list[RawItem] = []
+    lang: str | None = None
+    error: TranscriptError | None = None
+    started = False
+
+    def flush() -> Conversation | TranscriptError:
+        if error is not None:
+            return error
+        return (cur_id, list(items), lang, {}, [])
+
+    for row in reader:
+        line = reader.line_num
+        if not row or all(not c.strip() for c in row):
+            continue
+        cid = row[i_id].strip() if i_id is not None and i_id < len(row) else None
+        if started and cid != cur_id:
+            yield flush()
+            items, lang, error = [], None, None
+        if cid is not None and cid != cur_id and cid in seen:
+            raise TranscriptError(
+                f"rows of conversation {cid!r} are not contiguous",
+                source=where,
+                line=line,
+                hint="sort the file by conversation id so that each conversation's rows are together",
+            )
+        if cid is not None:
+            seen.add(cid)
+        cur_id, started = cid, True
+        if error is not None:
+            continue
+        if len(row) != len(header):
+            error = TranscriptError(
+                f"row has {len(row)} fields, header has {len(header)}"
+                + (f" (conversation {cid!r})" if cid else ""),
+                source=where,
+                line=line,
+            )
+            continue
+        if i_lang is not None and row[i_lang].strip():
+            lang = row[i_lang].strip()
+        start = _seconds(row[i_start]) if i_start is not None else None
+        end = _seconds(row[i_end]) if i_end is not None else None
+        content = row[i_text]
+        if not content.strip() and row[i_speaker].strip():
+            continue
+        items.append(event_or_turn(row[i_speaker], content, line, start, end))
+    if started:
+        yield flush()
+    else:
+        raise TranscriptError("CSV has a header but no rows", source=where, line=2)
+
+
+_TIMING = re.compile(
+    r"^\s*(?P<a>(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})\s*-->\s*(?P<b>(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})"
+)
+_VOICE = re.compile(r"<v(?:\.[\w.-]+)?\s+([^>]+)>(.*?)(?:</v>|$)", re.DOTALL)
+_TAG = re.compile(r"</?[^>]+>")
+_SRT_SPEAKER = re.compile(r"^\s*(?:\[([^\]]{1,60})\]|([^\W\d_][^:\n]{0,59}?)\s*:)\s*(.*)$", re.DOTALL)
+
+
+def read_subtitles(text: str, where: str) -> list[RawItem]:
+    """Items of a WebVTT or SRT file: each cue with a speaker tag is a turn; untagged cues continue the last."""
+    blocks = re.split(r"\n\s*\n", text.replace("\r\n", "\n").lstrip("\ufeff"))
+    items: list[RawItem] = []
+    last: RawTurn | None = None
+    line_no = 1
+    for block in blocks:
+        lines = block.split("\n")
+        block_line = line_no
+        line_no += len(lines) + 1
+        idx = next((i for i, ln in enumerate(lines) if _TIMING.match(ln)), None)
+        if idx is None:
+            continue  # header, NOTE, STYLE or REGION blocks
+        timing = _TIMING.match(lines[idx])
+        assert timing is not None
+        start, end = _seconds(timing.group("a").replace(",", ".")), _seconds(timing.group("b").replace(",", "."))
+        payload = "\n".join(lines[idx + 1 :]).strip()
+        if not payload:
+            continue
+        lineno = block_line + idx + 1
+        voices = _VOICE.findall(payload)
+        if voices:
+            for speaker, said in voices:
+                last = RawTurn(speaker.strip(), _TAG.sub("", said).strip(), start, end, lineno)
+                items.append(last)
+            continue
+        clean = _TAG.sub("", payload).strip()
+        m = _SRT_SPEAKER.match(clean)
+        if m and (m.group(1) or m.group(2)):
+            last = RawTurn((m.group(1) or m.group(2)).strip(), m.group(3).strip(), start, end, lineno)
+            items.append(last)
+        elif clean.startswith(("(", "[", "*")) and classify_event(clean):
+            kind = classify_event(clean)
+            items.append(RawEvent(kind, clean, parse_duration(clean), lineno))  # type: ignore[arg-type]
+            last = None
+        elif last is not None:
+            last.text = f"{last.text}\n{clean}"
+            last.end = end
+        else:
+            raise TranscriptError(
+                "subtitle cue has no speaker tag",
+                source=where,
+                line=lineno,
+                hint="expected '<v Agent>text' in WebVTT or 'Agent: text' in SRT",
+            )
+    if not items:
+        raise TranscriptError("no subtitle cues with text found", source=where)
+    return items

@@ -1,0 +1,131 @@
+"""Plain-text transcripts: ``Speaker: text`` lines, optional timestamps, hold markers, continuation lines."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from ._build import RawEvent, RawItem, RawTurn, classify_event, label_role, parse_duration
+
+__all__ = ["read_text_items", "looks_like_text_transcript"]
+
+_TS = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?(?:\s*[AaPp]\.?[Mm]\.?)?"
+_DATE = r"(?:\d{4}-\d{2}-\d{2}[ T]|\d{1,2}[./]\d{1,2}[./]\d{2,4}\s+)"
+_PREFIX = re.compile(
+    rf"^\s*(?:[\[(]\s*{_DATE}?(?P<ts1>{_TS})\s*[\])]|{_DATE}?(?P<ts2>{_TS}))\s*(?:[-–—|>]\s*)?"
+)
+_SPEAKER = re.compile(r"^(?P<speaker>[^\W\d_][^:：\n]{0,59}?)\s*[:：](?:\s+|$)(?P<text>.*)$", re.DOTALL)
+_MARKER_START = tuple("([{*-.…<=#_~>")
+_BRACKETED = re.compile(r"[\[({<*]+[^\])}>]*[\])}>*]+")
+_WHOLE_BRACKETED = re.compile(r"^\s*[\[({<*=~#-]+.*[\])}>*=~#-]+\s*$")
+_MAX_SPEAKER_WORDS = 5
+
+
+@dataclass(slots=True)
+class _Line:
+    lineno: int
+    raw: str
+    ts: float | None
+    speaker: str | None
+    text: str
+
+
+def _seconds(ts: str | None) -> float | None:
+    if not ts:
+        return None
+    m = re.match(r"(\d{1,2}):(\d{2})(?::(\d{2}))?(?:[.,](\d{1,3}))?\s*([AaPp])?", ts)
+    if not m:
+        return None
+    a, b = int(m.group(1)), int(m.group(2))
+    if m.group(3) is not None:
+        h, mi, s = a, b, int(m.group(3))
+    elif m.group(5):
+        h, mi, s = a, b, 0
+    else:
+        h, mi, s = 0, a, b
+    if m.group(5):
+        ampm = m.group(5).lower()
+        h = h % 12 + (12 if ampm == "p" else 0)
+    frac = float("0." + m.group(4)) if m.group(4) else 0.0
+    return h * 3600 + mi * 60 + s + frac
+
+
+def _valid_label(label: str) -> bool:
+    words = re.sub(r"\([^)]*\)", " ", label).split()
+    if not words or len(words) > _MAX_SPEAKER_WORDS:
+        return False
+    if any(ch in label for ch in "?!\"“”") or label.lower().startswith(("http", "www")):
+        return False
+    return True
+
+
+def _split(lineno: int, raw: str) -> _Line:
+    rest = raw
+    ts: float | None = None
+    m = _PREFIX.match(rest)
+    if m:
+        ts = _seconds(m.group("ts1") or m.group("ts2"))
+        rest = rest[m.end():]
+    sm = _SPEAKER.match(rest.strip())
+    if sm and _valid_label(sm.group("speaker")) and not sm.group("text").startswith("//"):
+        return _Line(lineno, raw, ts, sm.group("speaker").strip(), sm.group("text").strip())
+    return _Line(lineno, raw, ts, None, rest.strip())
+
+
+def _marker_kind(text: str) -> str | None:
+    """Event kind of a line with no speaker, or None if the line is ordinary speech."""
+    stripped = text.strip()
+    if not stripped:
+        return None
+    marker_like = stripped.startswith(_MARKER_START)
+    for part in _BRACKETED.findall(stripped) if not marker_like else [stripped]:
+        kind = classify_event(part)
+        if kind:
+            return kind
+    if _WHOLE_BRACKETED.match(stripped):
+        return "system"
+    return None
+
+
+def looks_like_text_transcript(text: str, sample_lines: int = 50) -> bool:
+    lines = [ln for ln in text.splitlines()[:sample_lines] if ln.strip()]
+    return any(_split(i, ln).speaker for i, ln in enumerate(lines))
+
+
+def read_text_items(text: str) -> tuple[list[RawItem], list[str]]:
+    """Split a plain-text transcript into raw turns and events, with notes on what was guessed."""
+    lines = [_split(i, raw) for i, raw in enumerate(text.splitlines(), start=1)]
+    counts = Counter(ln.speaker for ln in lines if ln.speaker)
+    accepted: set[str] = set()
+    for label, n in counts.most_common():
+        if label_role(label) or n >= 2:
+            accepted.add(label)
+    for label, n in counts.items():
+        if label not in accepted and len([a for a in accepted if label_role(a) != "system"]) < 2:
+            if label[:1].isupper():
+                accepted.add(label)
+
+    items: list[RawItem] = []
+    notes: list[str] = []
+    current: RawTurn | None = None
+    for ln in lines:
+        if ln.speaker and ln.speaker in accepted:
+            current = RawTurn(ln.speaker, ln.text, start=ln.ts, line=ln.lineno)
+            items.append(current)
+            continue
+        body = ln.raw.strip() if ln.speaker else ln.text
+        if not body:
+            continue
+        kind = _marker_kind(body)
+        if kind:
+            items.append(RawEvent(kind, body, parse_duration(body) if kind == "hold" else None, ln.lineno))  # type: ignore[arg-type]
+            current = None if kind != "system" else current
+            continue
+        if current is not None:
+            current.text = f"{current.text}\n{body}" if current.text else body
+        else:
+            items.append(RawEvent("system", body, None, ln.lineno))
+            if any(isinstance(it, RawTurn) for it in items):
+                notes.append(f"line {ln.lineno}: text with no speaker kept as a system event")
+    return items, notes
