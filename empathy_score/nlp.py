@@ -27,6 +27,8 @@ _CACHE: dict[str, Language] = {}
 class LowercaseLookupLemmatizer:
     """Sets ``token.lemma_`` from a lookup table, trying the lowercase form too ("Siento" -> "sentir").
 
+    Without a table (Finnish) the lemma is the lowercase form, so lemma patterns degrade to form patterns.
+
     spaCy's own lookup mode looks up the text as written, which misses sentence-initial words; transcripts are
     full of them. Results are cached per surface form.
     """
@@ -91,8 +93,7 @@ def get_nlp(lang: str) -> Language:
 
 def _build(code: str) -> Language:
     nlp = spacy.blank(code)
-    if _lemma_table(code) is not None:
-        nlp.add_pipe(LEMMATIZER_FACTORY)
+    nlp.add_pipe(LEMMATIZER_FACTORY)
     nlp.add_pipe("sentencizer")
     return nlp
 
