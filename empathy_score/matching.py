@@ -237,6 +237,161 @@ def _star_to_tokens(pattern: str) -> list[dict[str, Any]]:
     return tokens
 
 
+_COMMON = frozenset(
+    {",", ".", "!", "?", "-", "'", "'s", "n't", "nt", "'m", "'re", "'ll", "'ve", "'d", "a", "an", "the", "i", "you",
+     "u", "we", "it", "is", "are", "to", "for", "of", "and", "or", "on", "in", "at", "be", "that", "this", "me",
+     "my", "your", "so", "no", "not", "do", "have", "can", "will", "el", "la", "los", "las", "de", "que", "y", "en",
+     "un", "una", "lo", "le", "se", "me", "te", "es", "por", "con", "su", "tu", "mi", "ja", "on", "ei", "se", "että",
+     "olen", "on", "mä", "sä", "te", "me", "kun", "jos"}
+)
+_SPAN_CAP = 12  # "*" counts as at most this many tokens when sizing a window
+
+
+def _token_values(tok: dict[str, Any]) -> tuple[set[str], set[str], set[str]] | None:
+    """(lowercase words, lemmas, lowercase prefixes) one required token matches, or None if unindexable."""
+    if tok.get("OP") in ("?", "*", "!") or str(tok.get("OP", "")).startswith("{0"):
+        return None
+    words: set[str] = set()
+    lemmas: set[str] = set()
+    prefixes: set[str] = set()
+    for attr, target in (("LOWER", words), ("LEMMA", lemmas)):
+        v = tok.get(attr)
+        if isinstance(v, str):
+            target.add(v)
+        elif isinstance(v, dict) and "IN" in v:
+            target.update(v["IN"])
+        elif isinstance(v, dict) and "REGEX" in v and attr == "LOWER":
+            body = v["REGEX"]
+            if not body.startswith("^"):
+                return None
+            body = body[1:]
+            if body.startswith("(?:") and body.endswith(")"):
+                body = body[3:-1]
+            for part in body.split("|"):
+                raw = re.sub(r"\\(.)", r"\1", part)
+                if any(c in raw for c in "()[]*+?{}.") and not raw.endswith("$"):
+                    return None
+                if raw.endswith("$"):
+                    words.add(raw[:-1])
+                else:
+                    prefixes.add(raw)
+        elif v is not None:
+            return None
+    if not (words or lemmas or prefixes):
+        return None
+    return words, lemmas, prefixes
+
+
+def _width(tok: dict[str, Any]) -> int:
+    op = str(tok.get("OP", ""))
+    if op in ("*", "+"):
+        return _SPAN_CAP
+    m = re.fullmatch(r"\{(\d*),?(\d*)\}", op)
+    if m:
+        return int(m.group(2) or m.group(1) or _SPAN_CAP)
+    return 1
+
+
+class _AnchorIndex:
+    """Token patterns grouped by a selective required token (the anchor).
+
+    Running thousands of patterns at every token is slow. Each pattern is filed under its most selective
+    required token; a document runs only the groups whose anchor occurs in it, on a window around each
+    occurrence wide enough for the whole pattern. Results equal those of one matcher holding every pattern.
+    """
+
+    def __init__(self, vocab: Any, pending: list[tuple[str, list[dict[str, Any]], str]]) -> None:
+        self.by_word: dict[str, list[int]] = {}
+        self.by_lemma: dict[str, list[int]] = {}
+        self.by_prefix: dict[str, list[tuple[str, int]]] = {}
+        self.groups: list[tuple[Any, int, int]] = []  # (matcher, tokens before anchor, tokens from anchor on)
+        self.always: Any = None
+        self.n_patterns = len(pending)
+        groups: dict[tuple[Any, ...], list[tuple[str, list[dict[str, Any]], str, int, int]]] = {}
+        loose: list[tuple[str, list[dict[str, Any]], str]] = []
+        for key, variant, where in pending:
+            best: tuple[float, int, tuple[set[str], set[str], set[str]]] | None = None
+            for i, tok in enumerate(variant):
+                vals = _token_values(tok)
+                if vals is None:
+                    continue
+                words, lemmas, prefixes = vals
+                cost = 100.0 * sum(1 for w in words | lemmas if w in _COMMON) + len(words) + len(lemmas)
+                cost += sum(40.0 if len(p) < 3 else 2.0 for p in prefixes)
+                if best is None or cost < best[0]:
+                    best = (cost, i, vals)
+            if best is None:
+                loose.append((key, variant, where))
+                continue
+            _, pos, (words, lemmas, prefixes) = best
+            before = sum(_width(t) for t in variant[:pos])
+            after = sum(_width(t) for t in variant[pos:])
+            sig = (frozenset(words), frozenset(lemmas), frozenset(prefixes))
+            groups.setdefault(sig, []).append((key, variant, where, before, after))
+        for (words, lemmas, prefixes), members in groups.items():
+            gid = len(self.groups)
+            m = self._matcher(vocab, [(k, v, w) for k, v, w, _, _ in members])
+            self.groups.append((m, max(b for *_, b, _ in members), max(a for *_, a in members)))
+            for w in words:
+                self.by_word.setdefault(w, []).append(gid)
+            for lm in lemmas:
+                self.by_lemma.setdefault(lm, []).append(gid)
+            for p in prefixes:
+                self.by_prefix.setdefault(p[:3], []).append((p, gid))
+        if loose:
+            self.always = self._matcher(vocab, loose)
+        self._prefix_lengths = sorted({len(k) for k in self.by_prefix})
+
+    @staticmethod
+    def _matcher(vocab: Any, members: list[tuple[str, list[dict[str, Any]], str]]) -> Any:
+        m = Matcher(vocab, validate=True)
+        for key, variant, where in members:
+            try:
+                m.add(key, [variant])
+            except (ValueError, KeyError) as exc:
+                raise LanguageError(f"{where}: invalid token pattern ({exc})") from None
+        return m
+
+    def run(self, doc: Doc) -> list[tuple[int, int, int]]:
+        positions: dict[int, list[int]] = {}
+        by_word, by_lemma, by_prefix = self.by_word, self.by_lemma, self.by_prefix
+        plens = self._prefix_lengths
+        for i, tok in enumerate(doc):
+            w = tok.lower_
+            for gid in by_word.get(w, ()):
+                positions.setdefault(gid, []).append(i)
+            lemma = tok.lemma_
+            if lemma and lemma != w:
+                for gid in by_lemma.get(lemma, ()):
+                    positions.setdefault(gid, []).append(i)
+            elif lemma:
+                for gid in by_lemma.get(w, ()):
+                    positions.setdefault(gid, []).append(i)
+            if by_prefix:
+                for n in plens:
+                    for p, gid in by_prefix.get(w[:n], ()):
+                        if w.startswith(p):
+                            positions.setdefault(gid, []).append(i)
+        found: set[tuple[int, int, int]] = set()
+        n = len(doc)
+        for gid, idx in positions.items():
+            matcher, before, after = self.groups[gid]
+            start = end = -1
+            for i in sorted(set(idx)):
+                lo, hi = max(0, i - before), min(n, i + after)
+                if lo <= end:
+                    end = max(end, hi)
+                    continue
+                if end >= 0:
+                    found.update((k, s + start, e + start) for k, s, e in matcher(doc[start:end]))
+                start, end = lo, hi
+            if end >= 0:
+                found.update((k, s + start, e + start) for k, s, e in matcher(doc[start:end]))
+        if self.always is not None:
+            found.update(self.always(doc))
+        return sorted(found, key=lambda x: (x[1], x[2]))
+
+
 class LanguageMatcher:
     """All patterns of one language, compiled once; thread-safe for matching."""
 
@@ -244,16 +399,22 @@ class LanguageMatcher:
         self.lang = ensure_language(lang)
         self.nlp = get_nlp(self.lang)
         vocab = self.nlp.vocab
-        self.matcher = Matcher(vocab, validate=True)
         self.phrases = PhraseMatcher(vocab, attr="LOWER")
         self.rules: dict[int, _Rule] = {}
         self._lock = threading.Lock()
+        self._pending: list[tuple[str, list[dict[str, Any]], str]] = []  # token patterns, filed by anchor below
         records = read_jsonl(self.lang, "behaviors.jsonl")
         phrase_batches: dict[str, list[Doc]] = {}
         for rec in records:
             self._add(rec, phrase_batches)
         for key, docs in phrase_batches.items():
             self.phrases.add(key, docs)
+        self.index = _AnchorIndex(vocab, self._pending)
+        self._pending = []
+
+    def _collect(self, key: str, variants: list[list[dict[str, Any]]], where: str) -> None:
+        for v in variants:
+            self._pending.append((key, v, where))
 
     def _add(self, rec: dict[str, Any], phrase_batches: dict[str, list[Doc]]) -> None:
         where = f"lang/{self.lang}/behaviors.jsonl, line {rec.get('_line')}"
@@ -274,27 +435,28 @@ class LanguageMatcher:
         if isinstance(compact, str):
             try:
                 variants = compile_compact(compact, self.nlp)
-                self.matcher.add(key, variants)
             except (ValueError, KeyError) as exc:
                 raise LanguageError(f"{where}: invalid compact pattern {compact!r} ({exc})") from None
+            self._collect(key, variants, where)
         elif isinstance(pattern, str):
             if "*" in pattern:
-                self.matcher.add(key, [_star_to_tokens(pattern)])
+                self._collect(key, [_star_to_tokens(pattern)], where)
             else:
                 phrase_batches.setdefault(key, []).append(self.nlp.make_doc(pattern))
         elif isinstance(pattern, list) and all(isinstance(t, dict) for t in pattern):
             bad = {k for t in pattern for k in t if k not in _TOKEN_ATTRS}
             if bad:
                 raise LanguageError(f"{where}: unknown token attributes {sorted(bad)}")
-            try:
-                self.matcher.add(key, [pattern])
-            except (ValueError, KeyError) as exc:
-                raise LanguageError(f"{where}: invalid token pattern ({exc})") from None
+            self._collect(key, [pattern], where)
         else:
             raise LanguageError(f"{where}: give 'match' (compact) or 'pattern' (a string or a list of token objects)")
 
     def __len__(self) -> int:
         return len(self.rules)
+
+    @property
+    def n_token_patterns(self) -> int:
+        return self.index.n_patterns
 
     def match(self, texts: Sequence[str]) -> list[list[Hit]]:
         """Hits for each text, all texts processed as one document for speed."""
@@ -308,7 +470,7 @@ class LanguageMatcher:
             pos += len(t) + len(_SEPARATOR)
         doc = self.nlp(joined)
         with self._lock:
-            raw = list(self.matcher(doc)) + list(self.phrases(doc))
+            raw = self.index.run(doc) + (list(self.phrases(doc)) if len(self.phrases) else [])
         out: list[list[Hit]] = [[] for _ in texts]
         for key, start, end in raw:
             rule = self.rules[key]

@@ -169,19 +169,33 @@ def _agentness(texts: Sequence[str]) -> float:
     return (agent - customer) / len(texts)
 
 
+FIRST_TURN_EXTRA = 2
+
+
 def _assign_roles(
     speakers: Sequence[str],
     texts_by_speaker: Mapping[str, list[str]],
     given: dict[str, str],
+    after_transfer: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, str], list[str]]:
-    """Complete ``given`` (speaker -> role) by inference; returns roles and notes on what was guessed."""
+    """Complete ``given`` (speaker -> role) by inference; returns roles and notes on what was guessed.
+
+    A speaker who first speaks right after a transfer is the agent taking the call.
+    """
     roles = dict(given)
+    for s in speakers:
+        if s not in roles and s in after_transfer and "agent" in roles.values() and "customer" in roles.values():
+            roles[s] = "agent"
     unknown = [s for s in speakers if s not in roles]
     notes: list[str] = []
     if not unknown:
         return roles, notes
     known = {r for r in roles.values() if r in ("agent", "customer")}
-    scores = {s: _agentness(texts_by_speaker.get(s, [])) for s in unknown}
+    # a speaker's first turn says most about who they are (a greeting or a problem), so it counts thrice
+    scores = {
+        s: _agentness(texts_by_speaker.get(s, []) + texts_by_speaker.get(s, [])[:1] * FIRST_TURN_EXTRA)
+        for s in unknown
+    }
     if len(unknown) == 1 and len(known) == 1:
         (s,) = unknown
         roles[s] = "customer" if "agent" in known else "agent"
@@ -249,7 +263,18 @@ def build_transcript(
             if found:
                 given.setdefault(key, found)
     inferred_speakers = [s for s in speakers if s not in given]
-    final_roles, role_notes = _assign_roles(speakers, texts, given)
+    after_transfer: set[str] = set()
+    prev_transfer = False
+    seen: set[str] = set()
+    for it in raw:
+        if isinstance(it, RawEvent):
+            prev_transfer = it.kind == "transfer"
+            continue
+        if prev_transfer and it.speaker not in seen:
+            after_transfer.add(it.speaker)
+        seen.add(it.speaker)
+        prev_transfer = False
+    final_roles, role_notes = _assign_roles(speakers, texts, given, frozenset(after_transfer))
     notes.extend(role_notes)
 
     if lang is not None:
