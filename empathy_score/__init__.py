@@ -6,11 +6,39 @@ from .errors import EmpathyScoreError, LanguageError, ModelError, TranscriptErro
 from .parsing import parse_transcript, read_transcripts
 from .transcript import Event, Transcript, Turn
 
+
+def __getattr__(name: str) -> object:
+    """Heavier parts (detection, model, training) import on first use, keeping ``import empathy_score`` light."""
+    lazy = {
+        "score_transcript": ("scoring", "score_transcript"),
+        "score_many": ("scoring", "score_many"),
+        "ScoreResult": ("scoring", "ScoreResult"),
+        "analyze": ("detect", "analyze"),
+        "Evidence": ("detect", "Evidence"),
+        "load_model": ("model", "load_model"),
+        "train": ("train", "train"),
+        "TranscriptFeaturizer": ("features", "TranscriptFeaturizer"),
+    }
+    if name in lazy:
+        import importlib
+
+        mod, attr = lazy[name]
+        return getattr(importlib.import_module(f".{mod}", __name__), attr)
+    raise AttributeError(f"module 'empathy_score' has no attribute {name!r}")
+
 __version__ = "0.1.0"
 
 __all__ = [
     "EmpathyScoreError",
     "Event",
+    "Evidence",
+    "ScoreResult",
+    "TranscriptFeaturizer",
+    "analyze",
+    "load_model",
+    "score_many",
+    "score_transcript",
+    "train",
     "LanguageError",
     "ModelError",
     "Transcript",

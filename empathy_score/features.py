@@ -1,0 +1,194 @@
+"""Features of a transcript for the CSAT model, and a scikit-learn transformer that computes them.
+
+Real data showed that a behaviour's mere presence points the wrong way (agents apologise *because* the
+customer is angry), so features describe the situation and the outcome as well as the behaviours, and
+behaviours relative to the need for them:
+
+- situation: the customer's state at the start (frustration, urgency, sentiment), the contact reason;
+- outcome: the customer's state at the end (thanks, relief, anger, giving up), resolution signals;
+- behaviours: presence of each agent behaviour and customer cue;
+- need: empathy needed-and-given versus needed-and-missing, emotion addressed, apology with or without cause;
+- holds and structure: hold etiquette, unexplained and long holds, transfers, turn counts, talk share.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from .aggregates import hold_score
+from .detect import Analysis, analyze
+from .taxonomy import AGENT_BEHAVIORS, CONTACT_REASONS, CUSTOMER_CUES
+from .transcript import Transcript
+
+__all__ = ["FEATURE_NAMES", "transcript_features", "TranscriptFeaturizer", "to_analysis", "customer_text"]
+
+_OUTCOME = (
+    "sentiment_start",
+    "sentiment_end",
+    "sentiment_last",
+    "sentiment_min",
+    "sentiment_mean",
+    "sentiment_shift",
+    "customer_gratitude_end",
+    "customer_frustration_end",
+    "customer_frustration_start",
+    "customer_urgency_start",
+    "customer_resolved_end",
+    "customer_unresolved_end",
+    "customer_unresolved_any",
+    "customer_churn_any",
+    "customer_profanity_any",
+    "agent_resolved_any",
+    "agent_unresolved_any",
+    "last_speaker_customer",
+)
+_NEED = (
+    "empathy_needed_and_given",
+    "empathy_needed_and_missing",
+    "emotion_addressed_rate",
+    "emotion_unaddressed",
+    "apology_with_cause",
+    "apology_without_cause",
+    "apology_count_log",
+    "negative_behaviors",
+    "frustrated_and_unresolved",
+    "frustrated_and_resolved",
+)
+_HOLDS = (
+    "holds",
+    "holds_unexplained",
+    "hold_etiquette",
+    "holds_thanked_rate",
+    "hold_seconds_log",
+    "holds_over_3_min",
+)
+_STRUCTURE = (
+    "turns_log",
+    "agent_talk_share",
+    "agent_questions_log",
+    "transfers",
+    "customer_turns_log",
+)
+FEATURE_NAMES: tuple[str, ...] = (
+    tuple(f"has_{b}" for b in AGENT_BEHAVIORS)
+    + tuple(f"cue_{c}" for c in CUSTOMER_CUES)
+    + _OUTCOME
+    + _NEED
+    + _HOLDS
+    + _STRUCTURE
+    + tuple(f"reason_{r}" for r in CONTACT_REASONS)
+)
+
+
+def to_analysis(item: Any, lang: str | None = None) -> Analysis:
+    """An :class:`Analysis` from an analysis, a transcript, or anything :func:`parse_transcript` reads."""
+    if isinstance(item, Analysis):
+        return item
+    if not isinstance(item, Transcript):
+        from .parsing import parse_transcript
+
+        item = parse_transcript(item, lang=lang)
+    return analyze(item)
+
+
+def transcript_features(a: Analysis) -> dict[str, float]:
+    """The feature values of one analysed transcript, keyed by :data:`FEATURE_NAMES`."""
+    t = a.transcript
+    counts = a.counts()
+    s = a.signals
+    f: dict[str, float] = {}
+    for b in AGENT_BEHAVIORS:
+        f[f"has_{b}"] = 1.0 if counts[b] else 0.0
+    for c in CUSTOMER_CUES:
+        f[f"cue_{c}"] = math.log1p(counts[c])
+    for k in _OUTCOME:
+        f[k] = float(s.get(k, 0.0)) if k != "sentiment_shift" else a.sentiment_shift
+    frustrated = bool(s.get("customer_frustration_start") or a.emotion_cues)
+    resolved = bool(s.get("customer_resolved_end") or s.get("agent_resolved_any") or s.get("customer_gratitude_end"))
+    unresolved = bool(s.get("customer_unresolved_end") or s.get("customer_churn_any"))
+    cause = frustrated or bool(s.get("customer_unresolved_any")) or a.reason_scores.get("outage", 0) > 0 or a.reason_scores.get("defect", 0) > 0 or a.reason_scores.get("billing", 0) > 0
+    f["empathy_needed_and_given"] = 1.0 if a.empathy == "needed_and_given" else 0.0
+    f["empathy_needed_and_missing"] = 1.0 if a.empathy == "needed_and_missing" else 0.0
+    rate = a.emotion_addressed_rate
+    f["emotion_addressed_rate"] = 0.0 if rate is None else rate
+    f["emotion_unaddressed"] = float(a.emotion_cues - a.emotion_addressed)
+    f["apology_with_cause"] = 1.0 if counts["apology"] and cause else 0.0
+    f["apology_without_cause"] = 1.0 if counts["apology"] and not cause else 0.0
+    f["apology_count_log"] = math.log1p(counts["apology"])
+    f["negative_behaviors"] = float(
+        counts["blame_shifting"] + counts["blaming_customer"] + counts["effort_push"] + counts["dismissal"]
+    )
+    f["frustrated_and_unresolved"] = 1.0 if frustrated and unresolved else 0.0
+    f["frustrated_and_resolved"] = 1.0 if frustrated and resolved and not unresolved else 0.0
+    holds = a.holds
+    f["holds"] = float(len(holds))
+    f["holds_unexplained"] = float(sum(h.unexplained for h in holds))
+    f["hold_etiquette"] = hold_score(a)
+    f["holds_thanked_rate"] = (sum(h.thanked for h in holds) / len(holds)) if holds else 1.0
+    secs = [h.seconds for h in holds if h.seconds]
+    f["hold_seconds_log"] = math.log1p(sum(secs)) if secs else 0.0
+    f["holds_over_3_min"] = float(sum(1 for x in secs if x > 180))
+    agent_chars = sum(len(x.text) for x in t.turns if x.role == "agent")
+    all_chars = sum(len(x.text) for x in t.turns) or 1
+    f["turns_log"] = math.log1p(len(t.turns))
+    f["agent_talk_share"] = agent_chars / all_chars
+    f["agent_questions_log"] = math.log1p(sum(x.text.count("?") for x in t.turns if x.role == "agent"))
+    f["transfers"] = float(sum(1 for e in t.events if e.kind == "transfer"))
+    f["customer_turns_log"] = math.log1p(sum(1 for x in t.turns if x.role == "customer"))
+    total = sum(a.reason_scores.values())
+    for r in CONTACT_REASONS:
+        f[f"reason_{r}"] = a.reason_scores.get(r, 0.0) / total if total else 0.0
+    return f
+
+
+def customer_text(a: Analysis | Transcript) -> str:
+    """The customer's words, for n-gram features (the agent's are in the behaviour features)."""
+    t = a.transcript if isinstance(a, Analysis) else a
+    return "\n".join(x.text for x in t.turns if x.role == "customer")
+
+
+class TranscriptFeaturizer(TransformerMixin, BaseEstimator):
+    """Turns transcripts (any form :func:`parse_transcript` reads, or :class:`Analysis`) into feature rows.
+
+    Stateless apart from recording the feature names: ``fit`` learns nothing from the data, so it can sit
+    first in any :class:`~sklearn.pipeline.Pipeline` and inside cross-validation.
+    """
+
+    def __init__(self, *, lang: str | None = None) -> None:
+        self.lang = lang
+
+    def fit(self, X: Iterable[Any], y: Any = None) -> "TranscriptFeaturizer":
+        self.feature_names_in_ = None
+        self.n_features_out_ = len(FEATURE_NAMES)
+        self._fitted = True
+        return self
+
+    def transform(self, X: Iterable[Any]) -> np.ndarray:
+        if not getattr(self, "_fitted", False):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("TranscriptFeaturizer is not fitted yet; call fit() first")
+        rows = [transcript_features(to_analysis(x, self.lang)) for x in X]
+        return np.array([[r[n] for n in FEATURE_NAMES] for r in rows], dtype=float).reshape(len(rows), len(FEATURE_NAMES))
+
+    def get_feature_names_out(self, input_features: Sequence[str] | None = None) -> np.ndarray:
+        return np.array(FEATURE_NAMES, dtype=object)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.requires_fit = True
+        return tags
+
+
+def feature_dict(item: Any, lang: str | None = None) -> Mapping[str, float]:
+    """Feature values of one transcript, by name."""
+    return transcript_features(to_analysis(item, lang))
+
+
+__all__ += ["feature_dict"]

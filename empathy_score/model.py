@@ -1,0 +1,259 @@
+"""The CSAT model: behaviour features (optionally with customer-text n-grams) -> calibrated band probabilities.
+
+A :class:`CsatModel` holds a fitted scaler, an optional TF-IDF vectoriser, a calibrated scikit-learn
+classifier for the band and a classifier for the contact reason. It explains a prediction by occlusion
+(each feature set to its training mean, the change in the predicted band's probability) and coaches by
+re-scoring with each missing positive behaviour added.
+
+Persistence: ``model.joblib`` plus ``model.json`` (library and dependency versions, SHA-256 of the joblib
+file, training-data hash, feature names, bands, cross-validated and held-out metrics). joblib files are
+pickles, which can run code when loaded: :func:`load_model` checks the hash *before* unpickling and refuses
+files outside the bundled model unless ``trusted=True``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import threading
+import warnings
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+from scipy import sparse
+
+from .detect import Analysis
+from .errors import ModelError
+from .features import FEATURE_NAMES, customer_text, transcript_features
+from .taxonomy import BANDS, CONTACT_REASONS, POSITIVE_BEHAVIORS
+
+__all__ = ["CsatModel", "load_model", "default_model", "MODEL_FILE", "CARD_FILE", "bundled_model_dir"]
+
+MODEL_FILE = "model.joblib"
+CARD_FILE = "model.json"
+FORMAT_VERSION = 1
+# Behaviours whose addition coaching tries, and the feature flips that adding each implies.
+COACHABLE = tuple(b for b in POSITIVE_BEHAVIORS if b not in ("hold_reason", "hold_duration", "hold_thanks", "hold_request"))
+
+
+def _feature_matrix(analyses: Sequence[Analysis]) -> np.ndarray:
+    rows = [transcript_features(a) for a in analyses]
+    return np.array([[r[n] for n in FEATURE_NAMES] for r in rows], dtype=float).reshape(len(rows), len(FEATURE_NAMES))
+
+
+@dataclass
+class CsatModel:
+    """A trained band model and reason model with what is needed to explain them."""
+
+    band_clf: Any
+    reason_clf: Any
+    scaler: Any
+    tfidf: Any | None
+    baseline: np.ndarray
+    bands: tuple[str, ...] = BANDS
+    reasons: tuple[str, ...] = CONTACT_REASONS
+    feature_names: tuple[str, ...] = FEATURE_NAMES
+    text_weight: float = 1.0
+    card: dict[str, Any] = field(default_factory=dict)
+
+    # ---- design matrices -------------------------------------------------------------------------
+    def design(self, analyses: Sequence[Analysis], feats: np.ndarray | None = None) -> Any:
+        """The classifier's input for these analyses (``feats`` overrides the behaviour features)."""
+        X = _feature_matrix(analyses) if feats is None else feats
+        Xs = self.scaler.transform(X)
+        if self.tfidf is None:
+            return Xs
+        T = self.tfidf.transform([customer_text(a) for a in analyses]) * self.text_weight
+        return sparse.hstack([sparse.csr_matrix(Xs), T], format="csr")
+
+    def _proba(self, design: Any) -> np.ndarray:
+        p = self.band_clf.predict_proba(design)
+        order = [list(self.band_clf.classes_).index(b) for b in self.bands]
+        return np.asarray(p[:, order], dtype=float)
+
+    def predict_proba(self, analyses: Sequence[Analysis]) -> np.ndarray:
+        """Band probabilities, columns in :attr:`bands` order, rows summing to 1."""
+        return self._proba(self.design(analyses))
+
+    def predict_reason(self, analyses: Sequence[Analysis]) -> list[dict[str, float]]:
+        X = self.design(analyses)
+        p = self.reason_clf.predict_proba(X)
+        classes = list(self.reason_clf.classes_)
+        return [{r: float(row[classes.index(r)]) if r in classes else 0.0 for r in self.reasons} for row in p]
+
+    # ---- explanation and coaching ----------------------------------------------------------------
+    def explain(self, a: Analysis, band: str, top: int = 8) -> list[dict[str, Any]]:
+        """The features that pushed P(band) most, with signed contributions (occlusion to training mean)."""
+        x = _feature_matrix([a])
+        k = self.bands.index(band)
+        variants = np.repeat(x, len(self.feature_names), axis=0)
+        for i in range(len(self.feature_names)):
+            variants[i, i] = self.baseline[i]
+        p0 = self._proba(self.design([a], x))[0, k]
+        ps = self._proba(self.design([a] * len(self.feature_names), variants))[:, k]
+        contrib = p0 - ps
+        order = np.argsort(-np.abs(contrib))
+        out = []
+        for i in order[:top]:
+            if abs(contrib[i]) < 1e-4:
+                break
+            out.append(
+                {
+                    "feature": self.feature_names[i],
+                    "value": round(float(x[0, i]), 4),
+                    "contribution": round(float(contrib[i]), 4),
+                }
+            )
+        return out
+
+    def coach(self, a: Analysis, top: int = 3) -> list[dict[str, Any]]:
+        """Missing behaviours that would raise P(high) most, found by re-scoring with each one added."""
+        x = _feature_matrix([a])
+        hi = self.bands.index("high")
+        p0 = self._proba(self.design([a], x))[0, hi]
+        names = list(self.feature_names)
+        rows, tried = [], []
+        for b in COACHABLE:
+            col = names.index(f"has_{b}")
+            if x[0, col] > 0:
+                continue
+            v = x.copy()
+            v[0, col] = 1.0
+            if b in ("empathy", "apology", "acknowledgement") and x[0, names.index("empathy_needed_and_missing")]:
+                v[0, names.index("empathy_needed_and_missing")] = 0.0
+                v[0, names.index("empathy_needed_and_given")] = 1.0
+                v[0, names.index("emotion_addressed_rate")] = 1.0
+            rows.append(v[0])
+            tried.append(b)
+        if not rows:
+            return []
+        ps = self._proba(self.design([a] * len(rows), np.array(rows)))[:, hi]
+        gains = sorted(zip(tried, ps - p0), key=lambda kv: -kv[1])
+        return [
+            {"behavior": b, "p_high_gain": round(float(g), 4)} for b, g in gains[:top] if g > 0.005
+        ]
+
+    # ---- persistence -----------------------------------------------------------------------------
+    def save(self, directory: str | Path) -> Path:
+        """Write ``model.joblib`` and ``model.json`` into ``directory`` (created if needed)."""
+        import joblib
+
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        path = d / MODEL_FILE
+        joblib.dump(self, path, compress=3)
+        card = dict(self.card)
+        card.update(
+            {
+                "format_version": FORMAT_VERSION,
+                "sha256": _sha256(path),
+                "bands": list(self.bands),
+                "reasons": list(self.reasons),
+                "feature_names": list(self.feature_names),
+                "text_ngrams": self.tfidf is not None,
+                "versions": _versions(),
+            }
+        )
+        (d / CARD_FILE).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        return d
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    import joblib
+    import sklearn
+    import spacy
+
+    from . import __version__
+
+    return {
+        "empathy_score": __version__,
+        "scikit-learn": sklearn.__version__,
+        "spacy": spacy.__version__,
+        "numpy": np.__version__,
+        "joblib": joblib.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def bundled_model_dir() -> Path:
+    """Folder of the model that ships inside the package."""
+    return Path(str(resources.files("empathy_score").joinpath("model")))
+
+
+def load_model(path: str | Path | None = None, *, trusted: bool = False) -> CsatModel:
+    """Load a model directory (or its ``model.joblib``); ``None`` loads the bundled model.
+
+    Raises :class:`ModelError` when the files are missing, when the file's SHA-256 differs from its
+    ``model.json`` (checked before unpickling), or when a model outside the package is loaded without
+    ``trusted=True``. Warns when library versions differ from those the model was trained with.
+    """
+    bundled = bundled_model_dir()
+    d = bundled if path is None else Path(path)
+    if d.is_file():
+        d = d.parent
+    model_path, card_path = d / MODEL_FILE, d / CARD_FILE
+    if not model_path.is_file() or not card_path.is_file():
+        raise ModelError(f"{d}: expected {MODEL_FILE} and {CARD_FILE} in the model folder")
+    if not trusted and d.resolve() != bundled.resolve():
+        raise ModelError(
+            f"{d}: model files are pickles and can run code when loaded; pass trusted=True "
+            "(CLI: --trust-model) only for a model you trained or got from a source you trust"
+        )
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{card_path}: unreadable model card ({exc})") from None
+    expected = card.get("sha256")
+    actual = _sha256(model_path)
+    if expected != actual:
+        raise ModelError(
+            f"{model_path}: SHA-256 {actual[:12]}… differs from {expected and expected[:12]}… in {CARD_FILE}; "
+            "refusing to load a modified model file"
+        )
+    now = _versions()
+    trained = card.get("versions", {})
+    for lib in ("scikit-learn", "empathy_score"):
+        if trained.get(lib) and trained.get(lib) != now.get(lib):
+            warnings.warn(
+                f"model trained with {lib} {trained.get(lib)}, running {now.get(lib)}; predictions may differ",
+                UserWarning,
+                stacklevel=2,
+            )
+    import joblib
+
+    model = joblib.load(model_path)
+    if not isinstance(model, CsatModel):
+        raise ModelError(f"{model_path}: not an empathy-score model")
+    model.card = card
+    return model
+
+
+_DEFAULT: CsatModel | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_model() -> CsatModel:
+    """The bundled model, loaded once per process."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        with _DEFAULT_LOCK:
+            if _DEFAULT is None:
+                _DEFAULT = load_model(None)
+    return _DEFAULT
+
+
+def card_summary(card: Mapping[str, Any]) -> dict[str, Any]:
+    """The headline figures of a model card."""
+    return {k: card.get(k) for k in ("trained_at", "estimator", "text_ngrams", "cv", "test") if k in card}

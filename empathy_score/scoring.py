@@ -1,0 +1,140 @@
+"""Scoring: one call from a transcript to a CSAT band with probabilities, evidence and an explanation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+from .aggregates import dimensions, pillars
+from .detect import Analysis, Evidence, HoldEtiquette, analyze
+from .features import transcript_features
+from .model import CsatModel, default_model
+from .parsing import parse_transcript
+from .transcript import Transcript
+
+__all__ = ["ScoreResult", "score_transcript", "score_many", "score_analyses"]
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """The outcome of scoring one transcript; ``to_dict()`` gives plain JSON."""
+
+    id: str | None
+    band: str
+    probabilities: Mapping[str, float]
+    contact_reason: str
+    contact_reason_probabilities: Mapping[str, float]
+    evidence: tuple[Evidence, ...]
+    features: Mapping[str, float]
+    dimensions: Mapping[str, float]
+    pillars: Mapping[str, float]
+    empathy: str
+    holds: tuple[HoldEtiquette, ...]
+    explanation: tuple[Mapping[str, Any], ...] = ()
+    coaching: tuple[Mapping[str, Any], ...] = ()
+    lang: str = "en"
+    warnings: tuple[str, ...] = ()
+    analysis: Analysis | None = field(default=None, repr=False, compare=False)
+
+    def behavior_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for e in self.evidence:
+            counts[e.behavior] = counts.get(e.behavior, 0) + 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "lang": self.lang,
+            "band": self.band,
+            "probabilities": {k: round(float(v), 4) for k, v in self.probabilities.items()},
+            "contact_reason": self.contact_reason,
+            "contact_reason_probabilities": {
+                k: round(float(v), 4) for k, v in self.contact_reason_probabilities.items()
+            },
+            "empathy": self.empathy,
+            "dimensions": dict(self.dimensions),
+            "pillars": dict(self.pillars),
+            "holds": [h.to_dict() for h in self.holds],
+            "evidence": [e.to_dict() for e in self.evidence],
+            "behavior_counts": self.behavior_counts(),
+            "features": {k: round(float(v), 4) for k, v in self.features.items()},
+            "explanation": [dict(x) for x in self.explanation],
+            "coaching": [dict(x) for x in self.coaching],
+            "warnings": list(self.warnings),
+        }
+
+
+def score_analyses(
+    analyses: Sequence[Analysis], model: CsatModel | None = None, *, explain: bool = True
+) -> list[ScoreResult]:
+    """Score already-analysed transcripts in one batch (one model call for all of them)."""
+    m = model or default_model()
+    if not analyses:
+        return []
+    proba = m.predict_proba(analyses)
+    reasons = m.predict_reason(analyses)
+    out = []
+    for a, p, r in zip(analyses, proba, reasons):
+        probs = {b: float(x) for b, x in zip(m.bands, p)}
+        band = max(probs, key=lambda k: probs[k])
+        pil = pillars(a)
+        out.append(
+            ScoreResult(
+                id=a.transcript.id,
+                band=band,
+                probabilities=probs,
+                contact_reason=max(r, key=lambda k: r[k]),
+                contact_reason_probabilities=r,
+                evidence=a.evidence,
+                features=transcript_features(a),
+                dimensions=dimensions(a, pil),
+                pillars=pil,
+                empathy=a.empathy,
+                holds=a.holds,
+                explanation=tuple(m.explain(a, band)) if explain else (),
+                coaching=tuple(m.coach(a)) if explain else (),
+                lang=a.transcript.lang,
+                warnings=a.transcript.warnings,
+                analysis=a,
+            )
+        )
+    return out
+
+
+def score_transcript(
+    source: Any,
+    *,
+    lang: str | None = None,
+    model: CsatModel | None = None,
+    format: str = "auto",
+    roles: Mapping[str, str] | None = None,
+    explain: bool = True,
+) -> ScoreResult:
+    """Score one transcript: band, calibrated probabilities, evidence, dimensions, pillars, explanation.
+
+    ``source`` is anything :func:`~empathy_score.parse_transcript` reads, or a parsed
+    :class:`~empathy_score.Transcript`. ``model`` defaults to the bundled model (loaded once per process).
+    """
+    t = source if isinstance(source, Transcript) else parse_transcript(source, format=format, lang=lang, roles=roles)
+    return score_analyses([analyze(t)], model, explain=explain)[0]
+
+
+def score_many(
+    sources: Iterable[Any],
+    *,
+    lang: str | None = None,
+    model: CsatModel | None = None,
+    explain: bool = False,
+    batch_size: int = 64,
+) -> Iterator[ScoreResult]:
+    """Score many transcripts, yielding results in input order (batched model calls)."""
+    batch: list[Analysis] = []
+    for src in sources:
+        t = src if isinstance(src, Transcript) else parse_transcript(src, lang=lang)
+        batch.append(analyze(t))
+        if len(batch) >= batch_size:
+            yield from score_analyses(batch, model, explain=explain)
+            batch = []
+    if batch:
+        yield from score_analyses(batch, model, explain=explain)

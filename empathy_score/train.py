@@ -1,0 +1,426 @@
+"""Training: from labelled transcripts to a calibrated :class:`~empathy_score.model.CsatModel`.
+
+``train(transcripts, labels)`` is the Python entry point; ``empathy-score train DATA --label FIELD`` the
+command-line one. Estimators are chosen by grouped cross-validation (groups keep one writer's or one agent's
+calls together), and probabilities are calibrated (sigmoid, cross-fitted). Numeric survey scores are mapped
+to bands by ``--bands`` (default ``1-2:low,3:medium,4-5:high``).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_score
+from sklearn.model_selection import GroupKFold, StratifiedKFold
+from sklearn.preprocessing import StandardScaler
+from scipy import sparse
+
+from .detect import Analysis
+from .errors import EmpathyScoreError, TranscriptError
+from .features import FEATURE_NAMES, customer_text, to_analysis, transcript_features
+from .model import CsatModel
+from .taxonomy import BANDS, CONTACT_REASONS
+
+__all__ = [
+    "train",
+    "parse_bands",
+    "to_band",
+    "load_labelled",
+    "LabelledSet",
+    "expected_calibration_error",
+    "evaluate_model",
+    "DEFAULT_BANDS",
+]
+
+DEFAULT_BANDS = "1-2:low,3:medium,4-5:high"
+# A candidate using customer-text n-grams must beat the behaviour-features model by this much macro-F1 in
+# cross-validation to be chosen: n-grams learn the wording of the training corpus, features generalise.
+NGRAM_MARGIN = 0.02
+
+
+def parse_bands(spec: str) -> list[tuple[float, float, str]]:
+    """``"1-2:low,3:medium,4-5:high"`` -> ranges; raises ``ValueError`` naming the bad part."""
+    out = []
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            rng, band = part.split(":")
+            lo, _, hi = rng.partition("-")
+            out.append((float(lo), float(hi or lo), band.strip()))
+        except ValueError:
+            raise ValueError(f"bad band range {part!r}; expected e.g. '1-2:low'") from None
+        if band.strip() not in BANDS:
+            raise ValueError(f"unknown band {band.strip()!r} in {part!r}; expected one of {', '.join(BANDS)}")
+    return out
+
+
+def to_band(value: Any, ranges: Sequence[tuple[float, float, str]]) -> str:
+    """A band from a band name or a numeric score."""
+    if isinstance(value, str) and value.strip().lower() in BANDS:
+        return value.strip().lower()
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"label {value!r} is neither a band ({', '.join(BANDS)}) nor a number") from None
+    for lo, hi, band in ranges:
+        if lo <= x <= hi:
+            return band
+    raise ValueError(f"score {x:g} falls in no band range")
+
+
+@dataclass
+class LabelledSet:
+    """Transcripts with their labels, as read from a file or folder."""
+
+    ids: list[str]
+    sources: list[Any]
+    labels: list[str]
+    langs: list[str | None]
+    reasons: list[str | None]
+    groups: list[str]
+    records: list[dict[str, Any]]
+
+
+def _records_from_file(path: Path) -> Iterable[dict[str, Any]]:
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if line.strip():
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise TranscriptError(f"invalid JSON ({exc.msg})", source=str(path), line=lineno) from None
+                rec["_where"] = f"{path}, line {lineno}"
+                yield rec
+    elif path.suffix.lower() in (".csv", ".tsv"):
+        with open(path, newline="", encoding="utf-8") as fh:
+            sample = fh.read(4096)
+            fh.seek(0)
+            dialect = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t|")
+            for n, row in enumerate(csv.DictReader(fh, dialect=dialect), start=2):
+                row["_where"] = f"{path}, line {n}"
+                yield dict(row)
+    else:
+        raise TranscriptError("expected a .jsonl or .csv file of labelled transcripts", source=str(path))
+
+
+def load_labelled(
+    data: str | Path, label: str = "band", bands: str = DEFAULT_BANDS, labels_glob: str | None = None
+) -> LabelledSet:
+    """Read labelled transcripts from a JSONL/CSV file or a folder.
+
+    Each record has an ``id``, the ``label`` field (band or numeric score) and either the transcript inline
+    (``text``, ``turns`` or ``transcript``) or a transcript file in the folder whose name (without suffix)
+    is the id. Optional fields: ``lang``, ``contact_reason``, and ``group`` (or ``agent_id``) for grouped
+    cross-validation. A record with a bad label or no transcript raises, naming the file and line.
+    In a folder, ``labels_glob`` (e.g. ``"labels/*.jsonl"``) says which files hold the labels; by default every
+    ``.jsonl``/``.csv`` file in it does.
+    """
+    ranges = parse_bands(bands)
+    root = Path(data)
+    if root.is_dir():
+        found = root.glob(labels_glob) if labels_glob else root.rglob("*")
+        label_files = sorted(p for p in found if p.suffix.lower() in (".jsonl", ".csv") and p.is_file())
+        if not label_files:
+            raise TranscriptError(f"no label files ({labels_glob or '*.jsonl, *.csv'}) in the folder", source=str(root))
+        by_stem: dict[str, Path] = {}
+        for p in root.rglob("*"):
+            if p.is_file() and p.suffix.lower() not in (".jsonl", ".csv"):
+                by_stem.setdefault(p.stem, p)
+        records = [r for f in label_files for r in _records_from_file(f)]
+    elif root.is_file():
+        by_stem = {}
+        records = list(_records_from_file(root))
+    else:
+        raise TranscriptError("no such file or folder", source=str(root))
+    out = LabelledSet([], [], [], [], [], [], [])
+    for rec in records:
+        where = rec.pop("_where", str(root))
+        if label not in rec or rec[label] in (None, ""):
+            raise TranscriptError(f"record has no {label!r} field", source=where)
+        try:
+            band = to_band(rec[label], ranges)
+        except ValueError as exc:
+            raise TranscriptError(str(exc), source=where) from None
+        rid = str(rec.get("id") or rec.get("conversation_id") or where)
+        src: Any = None
+        for key in ("turns", "text", "transcript", "messages"):
+            if rec.get(key):
+                src = {"id": rid, key: rec[key]} if not isinstance(rec[key], str) else rec[key]
+                break
+        if src is None:
+            path = by_stem.get(rid)
+            if path is None:
+                raise TranscriptError(f"no transcript for id {rid!r} (inline or as a file named {rid}.*)", source=where)
+            src = path
+        reason = rec.get("contact_reason") or None
+        out.ids.append(rid)
+        out.sources.append(src)
+        out.labels.append(band)
+        out.langs.append(rec.get("lang") or None)
+        out.reasons.append(reason if reason in CONTACT_REASONS else None)
+        out.groups.append(str(rec.get("group") or rec.get("agent_id") or rid.rsplit("-", 1)[0]))
+        out.records.append(rec)
+    if not out.ids:
+        raise TranscriptError("no labelled records found", source=str(root))
+    return out
+
+
+def expected_calibration_error(proba: np.ndarray, y_idx: np.ndarray, bins: int = 10) -> float:
+    """Top-label expected calibration error with equal-width confidence bins."""
+    conf = proba.max(axis=1)
+    pred = proba.argmax(axis=1)
+    correct = (pred == y_idx).astype(float)
+    ece = 0.0
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        mask = (conf > lo) & (conf <= hi) if lo > 0 else (conf >= lo) & (conf <= hi)
+        if mask.any():
+            ece += mask.mean() * abs(correct[mask].mean() - conf[mask].mean())
+    return float(ece)
+
+
+# ---- candidates -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    name: str
+    text: bool
+    features: bool
+    make: Callable[[], Any]
+
+
+def _logreg(c: float) -> Callable[[], Any]:
+    return lambda: LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
+
+
+def _hgb() -> Any:
+    return HistGradientBoostingClassifier(max_depth=3, learning_rate=0.06, max_iter=250, l2_regularization=1.0,
+                                          class_weight="balanced", random_state=0)
+
+
+CANDIDATES: tuple[Candidate, ...] = (
+    Candidate("logreg_C0.1", False, True, _logreg(0.1)),
+    Candidate("logreg_C0.3", False, True, _logreg(0.3)),
+    Candidate("logreg_C1", False, True, _logreg(1.0)),
+    Candidate("hist_gradient_boosting", False, True, _hgb),
+    Candidate("logreg_C0.3+ngrams", True, True, _logreg(0.3)),
+    Candidate("logreg_C1+ngrams", True, True, _logreg(1.0)),
+)
+ABLATION = {
+    "behaviour_features": Candidate("logreg_C0.3", False, True, _logreg(0.3)),
+    "ngrams_only": Candidate("logreg_C1 ngrams", True, False, _logreg(1.0)),
+    "both": Candidate("logreg_C0.3+ngrams", True, True, _logreg(0.3)),
+}
+
+
+class _Design:
+    """Fits the scaler and TF-IDF on training rows and builds matrices for a candidate."""
+
+    def __init__(self, analyses: Sequence[Analysis], feats: np.ndarray, text: bool, features: bool) -> None:
+        self.text, self.features = text, features
+        self.scaler = StandardScaler().fit(feats)
+        self.tfidf = None
+        if text:
+            self.tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=20000, sublinear_tf=True,
+                                         lowercase=True).fit([customer_text(a) for a in analyses])
+
+    def matrix(self, analyses: Sequence[Analysis], feats: np.ndarray) -> Any:
+        parts = []
+        if self.features:
+            parts.append(sparse.csr_matrix(self.scaler.transform(feats)) if self.text else self.scaler.transform(feats))
+        if self.text and self.tfidf is not None:
+            parts.append(self.tfidf.transform([customer_text(a) for a in analyses]))
+        if len(parts) == 1:
+            return parts[0]
+        return sparse.hstack(parts, format="csr")
+
+
+def _fit_predict(cand: Candidate, A: Sequence[Analysis], F: np.ndarray, y: np.ndarray,
+                 A2: Sequence[Analysis], F2: np.ndarray, calibrate: bool) -> np.ndarray:
+    d = _Design(A, F, cand.text, cand.features)
+    X, X2 = d.matrix(A, F), d.matrix(A2, F2)
+    if isinstance(X, np.ndarray) is False and cand.name.startswith("hist"):
+        X, X2 = X.toarray(), X2.toarray()
+    clf = cand.make()
+    if calibrate:
+        clf = CalibratedClassifierCV(clf, method="sigmoid", cv=StratifiedKFold(5, shuffle=True, random_state=0))
+    clf.fit(X, y)
+    order = [list(clf.classes_).index(i) for i in range(len(BANDS))]
+    return np.asarray(clf.predict_proba(X2)[:, order])
+
+
+def _cv_splits(y: np.ndarray, groups: Sequence[str], folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    n_groups = len(set(groups))
+    if n_groups >= folds:
+        return list(GroupKFold(n_splits=folds).split(np.zeros(len(y)), y, groups))
+    k = max(2, min(folds, int(np.bincount(y).min())))
+    return list(StratifiedKFold(k, shuffle=True, random_state=0).split(np.zeros(len(y)), y))
+
+
+def _scores(y_idx: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
+    pred = proba.argmax(axis=1)
+    return {
+        "n": int(len(y_idx)),
+        "accuracy": round(float(accuracy_score(y_idx, pred)), 4),
+        "macro_f1": round(float(f1_score(y_idx, pred, average="macro", labels=[0, 1, 2], zero_division=0)), 4),
+        "recall": {b: round(float(r), 4) for b, r in zip(BANDS, recall_score(y_idx, pred, average=None, labels=[0, 1, 2], zero_division=0))},
+        "ece": round(expected_calibration_error(proba, y_idx), 4),
+        "confusion": confusion_matrix(y_idx, pred, labels=[0, 1, 2]).tolist(),
+    }
+
+
+def _cross_validate(cand: Candidate, A: list[Analysis], F: np.ndarray, y: np.ndarray,
+                    groups: Sequence[str], folds: int) -> tuple[dict[str, Any], np.ndarray]:
+    proba = np.zeros((len(y), len(BANDS)))
+    for tr, te in _cv_splits(y, groups, folds):
+        proba[te] = _fit_predict(cand, [A[i] for i in tr], F[tr], y[tr], [A[i] for i in te], F[te], calibrate=False)
+    return _scores(y, proba), proba
+
+
+def _data_hash(ids: Sequence[str], labels: Sequence[str], analyses: Sequence[Analysis]) -> str:
+    h = hashlib.sha256()
+    for i, lab, a in zip(ids, labels, analyses):
+        h.update(f"{i}\t{lab}\n".encode())
+        for t in a.transcript.turns:
+            h.update(f"{t.role}\t{t.text}\n".encode())
+    return h.hexdigest()
+
+
+def train(
+    transcripts: Sequence[Any],
+    labels: Sequence[Any],
+    *,
+    lang: str | None = None,
+    reasons: Sequence[str | None] | None = None,
+    groups: Sequence[str] | None = None,
+    ids: Sequence[str] | None = None,
+    bands: str = DEFAULT_BANDS,
+    text_ngrams: bool | None = None,
+    folds: int = 5,
+    progress: Callable[[str], None] | None = None,
+) -> CsatModel:
+    """Train a calibrated CSAT model on labelled transcripts.
+
+    ``transcripts``: anything :func:`~empathy_score.parse_transcript` reads (or parsed transcripts);
+    ``labels``: bands or numeric scores (mapped with ``bands``). ``groups`` keeps related calls (one agent,
+    one writer) in the same cross-validation fold. ``text_ngrams=None`` lets cross-validation decide whether
+    customer-text n-grams join the behaviour features (they must win by a clear margin).
+    The returned model's ``card`` holds the cross-validated metrics of every candidate.
+    """
+    say = progress or (lambda _m: None)
+    if len(transcripts) != len(labels):
+        raise ValueError(f"{len(transcripts)} transcripts but {len(labels)} labels")
+    if len(transcripts) < 30:
+        raise ValueError(f"need at least 30 labelled transcripts to train, got {len(transcripts)}")
+    ranges = parse_bands(bands)
+    y_names = [to_band(v, ranges) for v in labels]
+    missing = [b for b in BANDS if b not in y_names]
+    if missing:
+        raise ValueError(f"every band needs examples; none for {', '.join(missing)}")
+    y = np.array([BANDS.index(b) for b in y_names])
+    say(f"analysing {len(transcripts)} transcripts")
+    A = [to_analysis(t, lang) for t in transcripts]
+    F = np.array([[transcript_features(a)[n] for n in FEATURE_NAMES] for a in A])
+    g = list(groups) if groups is not None else [str(i) for i in range(len(A))]
+    results: dict[str, Any] = {}
+    pool = [c for c in CANDIDATES if text_ngrams is None or c.text == text_ngrams]
+    for cand in pool:
+        say(f"cross-validating {cand.name}")
+        results[cand.name], _ = _cross_validate(cand, A, F, y, g, folds)
+    best_plain = max((c for c in pool if not c.text), key=lambda c: results[c.name]["macro_f1"], default=None)
+    best_text = max((c for c in pool if c.text), key=lambda c: results[c.name]["macro_f1"], default=None)
+    chosen = best_plain or best_text
+    assert chosen is not None
+    if best_plain and best_text and results[best_text.name]["macro_f1"] >= results[best_plain.name]["macro_f1"] + NGRAM_MARGIN:
+        chosen = best_text
+    say(f"chosen {chosen.name}; fitting the calibrated model")
+    design = _Design(A, F, chosen.text, True)
+    X = design.matrix(A, F)
+    if chosen.name.startswith("hist") and not isinstance(X, np.ndarray):
+        X = X.toarray()
+    band_clf = CalibratedClassifierCV(chosen.make(), method="sigmoid", cv=StratifiedKFold(5, shuffle=True, random_state=0))
+    band_clf.fit(X, y_names)
+    reason_clf = _train_reason(X, reasons, A)
+    card: dict[str, Any] = {
+        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "estimator": chosen.name,
+        "calibration": "sigmoid, 5-fold cross-fitted",
+        "n_train": len(A),
+        "label_counts": dict(Counter(y_names)),
+        "language_counts": dict(Counter(a.transcript.lang for a in A)),
+        "bands_spec": bands,
+        "data_sha256": _data_hash(list(ids) if ids is not None else [str(i) for i in range(len(A))], y_names, A),
+        "cv": {"folds": folds, "grouped": groups is not None, "candidates": results, "ngram_margin": NGRAM_MARGIN},
+    }
+    model = CsatModel(
+        band_clf=band_clf,
+        reason_clf=reason_clf,
+        scaler=design.scaler,
+        tfidf=design.tfidf,
+        baseline=F.mean(axis=0),
+        card=card,
+    )
+    return model
+
+
+class _ConstantReason:
+    """Reason model used when the training data has no reason labels: the lexicon's own vote."""
+
+    classes_ = np.array(CONTACT_REASONS)
+
+    def __init__(self, cols: Sequence[int]) -> None:
+        self.cols = list(cols)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        M = X.toarray() if hasattr(X, "toarray") else np.asarray(X)
+        sub = M[:, self.cols]
+        sub = np.exp(sub - sub.max(axis=1, keepdims=True))
+        return np.asarray(sub / sub.sum(axis=1, keepdims=True))
+
+
+def _train_reason(X: Any, reasons: Sequence[str | None] | None, A: Sequence[Analysis]) -> Any:
+    cols = [FEATURE_NAMES.index(f"reason_{r}") for r in CONTACT_REASONS]
+    if not reasons or sum(r is not None for r in reasons) < 20:
+        return _ConstantReason(cols)
+    idx = [i for i, r in enumerate(reasons) if r is not None]
+    yr = [reasons[i] for i in idx]
+    if len(set(yr)) < 2:
+        return _ConstantReason(cols)
+    Xr = X[idx] if not isinstance(X, np.ndarray) else X[np.array(idx)]
+    return LogisticRegression(C=1.0, max_iter=5000, class_weight="balanced").fit(Xr, yr)
+
+
+def evaluate_model(model: CsatModel, transcripts: Sequence[Any], labels: Sequence[str],
+                   langs: Sequence[str | None] | None = None) -> dict[str, Any]:
+    """Accuracy, macro-F1, per-band recall, ECE and confusion matrix, overall and per language."""
+    A = [to_analysis(t) for t in transcripts]
+    proba = model.predict_proba(A)
+    y = np.array([BANDS.index(b) for b in labels])
+    out = {"overall": _scores(y, proba)}
+    lang_of = [l or a.transcript.lang for l, a in zip(langs or [None] * len(A), A)]
+    for lang in sorted(set(lang_of)):
+        m = np.array([x == lang for x in lang_of])
+        out[lang] = _scores(y[m], proba[m])
+    return out
+
+
+class TrainingError(EmpathyScoreError, ValueError):
+    """Training data unusable (too few records, a band with no example...)."""
+
+
+__all__ += ["TrainingError", "Candidate", "CANDIDATES", "ABLATION"]
