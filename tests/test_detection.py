@@ -16,7 +16,7 @@ def _found(lang: str, n: int) -> tuple[set[tuple[str, int]], object]:
     return {(e.behavior, e.turn) for e in a.evidence}, a
 
 
-@pytest.mark.parametrize("lang", ["en"])
+@pytest.mark.parametrize("lang", ["en", "es", "fi"])
 def test_fixture_2_findings(lang: str) -> None:
     found, a = _found(lang, 2)
     for expected in [
@@ -37,7 +37,7 @@ def test_fixture_2_findings(lang: str) -> None:
     assert hold.requested and hold.reason_given and hold.duration_given and hold.thanked
 
 
-@pytest.mark.parametrize("lang", ["en"])
+@pytest.mark.parametrize("lang", ["en", "es", "fi"])
 def test_fixture_1_findings(lang: str) -> None:
     found, a = _found(lang, 1)
     assert ("ownership", 1) in found
@@ -68,8 +68,9 @@ def test_hard_cases(text: str, role: str, behavior: str, present: bool) -> None:
     assert (behavior in got) is present
 
 
-def test_english_detection_set_thresholds() -> None:
-    s = evaluate_detectors("en")
+@pytest.mark.parametrize("lang", ["en", "es", "fi"])
+def test_detection_set_thresholds(lang: str) -> None:
+    s = evaluate_detectors(lang)
     assert s.n >= 150
     assert s.precision() >= 0.90, s.precision()
     assert s.recall() >= 0.80, s.recall()
