@@ -12,6 +12,7 @@ def __getattr__(name: str) -> object:
     lazy = {
         "score_transcript": ("scoring", "score_transcript"),
         "score_many": ("scoring", "score_many"),
+        "score_frame": ("frame", "score_frame"),
         "ScoreResult": ("scoring", "ScoreResult"),
         "analyze": ("detect", "analyze"),
         "Evidence": ("detect", "Evidence"),
@@ -37,6 +38,7 @@ __all__ = [
     "analyze",
     "load_model",
     "score_many",
+    "score_frame",
     "score_transcript",
     "train",
     "LanguageError",

@@ -162,18 +162,32 @@ class TranscriptFeaturizer(TransformerMixin, BaseEstimator):
         self.lang = lang
 
     def fit(self, X: Iterable[Any], y: Any = None) -> "TranscriptFeaturizer":
-        self.feature_names_in_ = None
+        """Validate the input and record the output size; nothing is learnt from the data."""
+        self._check_input(X)
         self.n_features_out_ = len(FEATURE_NAMES)
-        self._fitted = True
         return self
 
     def transform(self, X: Iterable[Any]) -> np.ndarray:
-        if not getattr(self, "_fitted", False):
-            from sklearn.exceptions import NotFittedError
+        from sklearn.utils.validation import check_is_fitted
 
-            raise NotFittedError("TranscriptFeaturizer is not fitted yet; call fit() first")
-        rows = [transcript_features(to_analysis(x, self.lang)) for x in X]
+        check_is_fitted(self, "n_features_out_")
+        rows = [transcript_features(to_analysis(x, self.lang)) for x in self._check_input(X)]
         return np.array([[r[n] for n in FEATURE_NAMES] for r in rows], dtype=float).reshape(len(rows), len(FEATURE_NAMES))
+
+    @staticmethod
+    def _check_input(X: Iterable[Any]) -> list[Any]:
+        """A 1-D collection of transcripts (like a text vectorizer); a one-column 2-D array is accepted too."""
+        if isinstance(X, (str, bytes)):
+            raise ValueError("expected a collection of transcripts (a list or Series), got a single string; wrap it in a list")
+        if hasattr(X, "ndim") and getattr(X, "ndim") == 2:
+            shape = getattr(X, "shape")
+            if shape[1] != 1:
+                raise ValueError(f"expected one transcript per row (a 1-D collection), got a 2-D input of shape {shape}")
+            X = X.iloc[:, 0] if hasattr(X, "iloc") else X[:, 0]
+        items = list(X.tolist() if hasattr(X, "tolist") else X)
+        if not items:
+            raise ValueError("expected at least one transcript, got an empty collection")
+        return items
 
     def get_feature_names_out(self, input_features: Sequence[str] | None = None) -> np.ndarray:
         return np.array(FEATURE_NAMES, dtype=object)

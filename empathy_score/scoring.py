@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from .aggregates import dimensions, pillars
+from .errors import EmpathyScoreError
 from .detect import Analysis, Evidence, HoldEtiquette, analyze
 from .features import transcript_features
 from .model import CsatModel, default_model
@@ -127,14 +128,70 @@ def score_many(
     model: CsatModel | None = None,
     explain: bool = False,
     batch_size: int = 64,
-) -> Iterator[ScoreResult]:
-    """Score many transcripts, yielding results in input order (batched model calls)."""
-    batch: list[Analysis] = []
-    for src in sources:
-        t = src if isinstance(src, Transcript) else parse_transcript(src, lang=lang)
-        batch.append(analyze(t))
-        if len(batch) >= batch_size:
-            yield from score_analyses(batch, model, explain=explain)
-            batch = []
-    if batch:
-        yield from score_analyses(batch, model, explain=explain)
+    n_jobs: int = 1,
+    errors: str = "raise",
+) -> Iterator[ScoreResult | EmpathyScoreError]:
+    """Score many transcripts, yielding results in input order.
+
+    Model calls are batched (``batch_size`` transcripts at a time). ``n_jobs > 1`` scores in that many worker
+    processes (each gets the model once), still yielding in input order and keeping only a few batches in
+    flight, so an endless iterable is fine. ``errors="yield"`` yields a transcript's
+    :class:`~empathy_score.errors.EmpathyScoreError` in its place instead of raising, so nothing is dropped.
+    """
+    if errors not in ("raise", "yield"):
+        raise ValueError(f"errors must be 'raise' or 'yield', got {errors!r}")
+    if n_jobs < 1:
+        raise ValueError(f"n_jobs must be at least 1, got {n_jobs}")
+    chunks = _chunked(((src, lang) for src in sources), batch_size)
+    if n_jobs == 1:
+        m = model or default_model()
+        outs: Iterable[list[Any]] = (_score_chunk(c, m, explain) for c in chunks)
+    else:
+        from .batch import ordered_map
+
+        outs = ordered_map(_pool_chunk, ((c, explain) for c in chunks), jobs=n_jobs, initializer=_init_pool,
+                           initargs=(model,))
+    for out in outs:
+        for item in out:
+            if isinstance(item, EmpathyScoreError) and errors == "raise":
+                raise item
+            yield item
+
+
+def _chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _score_chunk(chunk: Sequence[tuple[Any, str | None]], model: CsatModel, explain: bool) -> list[Any]:
+    out: list[Any] = [None] * len(chunk)
+    analyses, where = [], []
+    for i, (src, lang) in enumerate(chunk):
+        try:
+            t = src if isinstance(src, Transcript) else parse_transcript(src, lang=lang)
+            analyses.append(analyze(t))
+            where.append(i)
+        except EmpathyScoreError as exc:
+            out[i] = exc
+    for i, r in zip(where, score_analyses(analyses, model, explain=explain)):
+        out[i] = r
+    return out
+
+
+_POOL_MODEL: CsatModel | None = None
+
+
+def _init_pool(model: CsatModel | None) -> None:
+    global _POOL_MODEL
+    _POOL_MODEL = model or default_model()
+
+
+def _pool_chunk(job: tuple[Sequence[tuple[Any, str | None]], bool]) -> list[Any]:
+    assert _POOL_MODEL is not None
+    return _score_chunk(job[0], _POOL_MODEL, job[1])

@@ -18,6 +18,7 @@ def test_all_is_pinned() -> None:
             "analyze",
             "load_model",
             "score_many",
+            "score_frame",
             "score_transcript",
             "train",
             "LanguageError",
