@@ -18,11 +18,18 @@ EXCERPT_CHARS = 40
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    """A short, single-line, truncated rendering of ``text`` for error messages."""
+    """A short, single-line, truncated rendering of ``text`` for error messages.
+
+    At most ``limit`` characters are quoted, fewer when repr() escapes them (NUL, control, zero-width or
+    direction characters take 4 to 10 characters each), so the rendering is at most about ``2 * limit`` long.
+    """
     flat = " ".join(text.split())
-    if len(flat) <= limit:
+    if len(flat) <= limit and len(repr(flat)) <= 2 * limit + 2:
         return repr(flat)
-    return repr(flat[: limit - 1] + "…")
+    shown = flat[: limit - 1]
+    while len(repr(shown)) > 2 * limit:
+        shown = shown[:-1]
+    return repr(shown + "…")
 
 
 class EmpathyScoreError(Exception):

@@ -14,7 +14,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Literal, Mapping, Union
 
-from ..errors import TranscriptError, excerpt
+from ..errors import LanguageError, TranscriptError, excerpt
+from ..lang import available_languages
 from ..transcript import Transcript
 from ._build import build_transcript
 from ._records import Conversation, conversations_from_json
@@ -123,10 +124,14 @@ def _sniff(text: str, hint: str | None) -> str:
         try:
             json.loads(head)
             return "json"
+        except RecursionError:  # JSON nested too deeply: the JSON reader says so
+            return "json"
         except ValueError:
             first = head.split("\n", 1)[0]
             try:
                 json.loads(first)
+                return "jsonl"
+            except RecursionError:
                 return "jsonl"
             except ValueError:
                 pass
@@ -169,6 +174,8 @@ def _conversations(
             raise TranscriptError(f"invalid JSON: {exc.msg}", source=where, line=exc.lineno) from None
         except RecursionError:
             raise TranscriptError("JSON nested too deeply", source=where) from None
+        except ValueError as exc:  # an integer of more than sys.get_int_max_str_digits() digits
+            raise TranscriptError(f"invalid JSON: {exc}", source=where) from None
         return where, iter(conversations_from_json(data, where))
     if kind == "jsonl":
         return where, _jsonl(text, where)
@@ -190,6 +197,9 @@ def _jsonl(text: str, where: str) -> Iterator[Conversation | TranscriptError]:
             continue
         except TranscriptError as exc:
             yield TranscriptError(exc.reason, source=where, line=lineno, hint=exc.hint)
+            continue
+        except ValueError as exc:  # an integer of more than sys.get_int_max_str_digits() digits
+            yield TranscriptError(f"invalid JSON: {exc}", source=where, line=lineno)
             continue
         for conv in convs:
             yield _with_line(conv, lineno)
@@ -225,8 +235,14 @@ def _finish(
         )
     except TranscriptError:
         raise
-    except (ValueError, TypeError) as exc:  # language codes from the data itself
-        raise TranscriptError(str(exc), source=src) from None
+    except LanguageError:  # a language code from the data itself; quoted short, it may be anything
+        raise TranscriptError(
+            f"language {excerpt(str(lang or conv_lang))} is not supported",
+            source=src,
+            hint=f"expected one of {', '.join(available_languages())}, or pass lang=",
+        ) from None
+    except (ValueError, TypeError) as exc:
+        raise TranscriptError(excerpt(str(exc), 200), source=src) from None
 
 
 def parse_transcript(

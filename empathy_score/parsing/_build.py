@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable, Mapping, Sequence, Union
 
-from ..errors import TranscriptError
+from ..errors import TranscriptError, excerpt
 from ..lang import available_languages, ensure_language, phrase_regex, read_tsv
 from ..langid import best_language, detect_language, turn_language_scores
 from ..transcript import Event, EventKind, Transcript, Turn
@@ -66,7 +66,7 @@ def normalise_role(value: str, *, source: str | None = None, line: int | None = 
     key = _ROLE_ALIASES.get(key, key)
     if key not in _ROLE_VALUES:
         raise TranscriptError(
-            f"unknown role {value!r}; expected one of agent, customer, system, unknown",
+            f"unknown role {excerpt(value)}; expected one of agent, customer, system, unknown",
             source=source,
             line=line,
         )
@@ -122,8 +122,9 @@ def classify_event(text: str) -> EventKind | None:
 
 
 _CLOCK = re.compile(r"(?<![\d:])(?:(\d{1,2}):)?(\d{1,2}):(\d{2})(?![\d:])")
+# (?<!\d): a number is tried from its first digit only; from every digit, a long digit run was quadratic.
 _UNIT = re.compile(
-    r"(\d+(?:[.,]\d+)?)\s*(h|hrs?|hours?|horas?|tuntia?|t|min|mins|minutes?|minutos?|minuutti[a]?|m|"
+    r"(?<!\d)(\d+(?:[.,]\d+)?)\s*(h|hrs?|hours?|horas?|tuntia?|t|min|mins|minutes?|minutos?|minuutti[a]?|m|"
     r"s|sec|secs|seconds?|segundos?|sekuntia?|seg)(?!\w)",
     re.IGNORECASE,
 )
@@ -183,8 +184,10 @@ def _assign_roles(
     A speaker who first speaks right after a transfer is the agent taking the call.
     """
     roles = dict(given)
+    # checked once (the loop only adds agents): per speaker it was quadratic in the number of speakers
+    both_known = "agent" in roles.values() and "customer" in roles.values()
     for s in speakers:
-        if s not in roles and s in after_transfer and "agent" in roles.values() and "customer" in roles.values():
+        if both_known and s not in roles and s in after_transfer:
             roles[s] = "agent"
     unknown = [s for s in speakers if s not in roles]
     notes: list[str] = []
@@ -201,7 +204,8 @@ def _assign_roles(
         roles[s] = "customer" if "agent" in known else "agent"
         notes.append(f"role of {s!r} inferred as {roles[s]} (the other party)")
     elif len(unknown) >= 2 and not known:
-        ranked = sorted(unknown, key=lambda s: (-scores[s], speakers.index(s)))
+        order = {s: i for i, s in enumerate(speakers)}
+        ranked = sorted(unknown, key=lambda s: (-scores[s], order[s]))
         roles[ranked[0]] = "agent"
         roles[ranked[-1]] = "customer"
         for s in ranked[1:-1]:
@@ -258,10 +262,10 @@ def build_transcript(
             given[key] = forced[key.strip().lower()]
         elif t.role:
             given.setdefault(key, normalise_role(t.role, source=source, line=t.line))
-        else:
+        elif key not in given:  # a label's role does not change from turn to turn: look it up once
             found = label_role(key)
             if found:
-                given.setdefault(key, found)
+                given[key] = found
     inferred_speakers = [s for s in speakers if s not in given]
     after_transfer: set[str] = set()
     prev_transfer = False

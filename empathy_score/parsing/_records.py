@@ -44,6 +44,17 @@ def _get(d: Mapping[str, Any], keys: Sequence[str]) -> Any:
 
 
 def _seconds(value: Any) -> float | None:
+    """Seconds in a time value (number, "1.5s", "[h:]mm:ss[.f]", {"seconds", "nanos"}), else ``None``.
+
+    Values too large for a float (an integer of 400 digits, hours of 5,000 digits) are unreadable too.
+    """
+    try:
+        return _seconds_or_raise(value)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _seconds_or_raise(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -60,9 +71,11 @@ def _seconds(value: Any) -> float | None:
             return float(s)
         except ValueError:
             return None
-    if isinstance(value, Mapping):
-        secs = _seconds(value.get("seconds")) or 0.0
-        return secs + float(value.get("nanos", 0) or 0) / 1e9
+    if isinstance(value, Mapping):  # protobuf Duration; its fields are plain numbers, never nested
+        secs, nanos = value.get("seconds"), value.get("nanos")
+        secs_f = 0.0 if isinstance(secs, Mapping) else _seconds(secs) or 0.0
+        nanos_f = 0.0 if isinstance(nanos, Mapping) else _seconds(nanos) or 0.0
+        return secs_f + nanos_f / 1e9
     return None
 
 
@@ -122,13 +135,13 @@ def _transcribe(doc: Mapping[str, Any], where: str) -> Conversation:
         content = seg.get("Content")
         if not isinstance(content, str):
             raise TranscriptError(f"Transcript[{i}] has no Content string", source=where)
-        begin, end = seg.get("BeginOffsetMillis"), seg.get("EndOffsetMillis")
+        begin, end = (_millis(seg.get(k)) for k in ("BeginOffsetMillis", "EndOffsetMillis"))
         items.append(
             RawTurn(
                 role.title(),
                 content,
-                begin / 1000 if isinstance(begin, (int, float)) else None,
-                end / 1000 if isinstance(end, (int, float)) else None,
+                begin,
+                end,
                 i,
                 role,
             )
@@ -142,17 +155,26 @@ def _transcribe(doc: Mapping[str, Any], where: str) -> Conversation:
     return (str(cid) if cid else None, items, str(lang) if lang else None, meta, [])
 
 
+def _millis(value: Any) -> float | None:
+    secs = _seconds(value) if isinstance(value, (int, float)) else None
+    return secs / 1000 if secs is not None else None
+
+
+def _hashable(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float))
+
+
 _CCAI_ROLE = {"HUMAN_AGENT": "agent", "AUTOMATED_AGENT": "system", "END_USER": "customer", "ANY_AGENT": "agent"}
 
 
 def _ccai(doc: Mapping[str, Any], where: str) -> Conversation:
     segs = doc["transcript"]["transcriptSegments"]
     meta_call = doc.get("callMetadata") or {}
-    channel_roles = {}
-    if isinstance(meta_call, Mapping):
-        if "agentChannel" in meta_call:
+    channel_roles: dict[Any, str] = {}
+    if isinstance(meta_call, Mapping):  # channel numbers; a list or object there names no channel
+        if "agentChannel" in meta_call and _hashable(meta_call["agentChannel"]):
             channel_roles[meta_call["agentChannel"]] = "agent"
-        if "customerChannel" in meta_call:
+        if "customerChannel" in meta_call and _hashable(meta_call["customerChannel"]):
             channel_roles[meta_call["customerChannel"]] = "customer"
     items: list[RawItem] = []
     for i, seg in enumerate(segs):
@@ -160,9 +182,11 @@ def _ccai(doc: Mapping[str, Any], where: str) -> Conversation:
             raise TranscriptError(f"transcriptSegments[{i}] has no text", source=where)
         part = seg.get("segmentParticipant") or {}
         role = _CCAI_ROLE.get(str(part.get("role", "")), None) if isinstance(part, Mapping) else None
-        if role is None:
+        if role is None and _hashable(seg.get("channelTag")):
             role = channel_roles.get(seg.get("channelTag"))
-        words = seg.get("words") or []
+        words = seg.get("words")
+        if not isinstance(words, list):
+            words = []
         start = _seconds(words[0].get("startOffset")) if words and isinstance(words[0], Mapping) else None
         end = _seconds(words[-1].get("endOffset")) if words and isinstance(words[-1], Mapping) else None
         label = {"agent": "Agent", "customer": "Customer", "system": "System"}.get(role or "", f"Channel {seg.get('channelTag', '?')}")

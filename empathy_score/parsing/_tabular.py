@@ -7,7 +7,7 @@ import io
 import re
 from typing import Iterator
 
-from ..errors import TranscriptError
+from ..errors import TranscriptError, excerpt
 from ._build import RawEvent, RawItem, RawTurn, classify_event, parse_duration
 from ._records import Conversation, _seconds, event_or_turn
 
@@ -21,6 +21,15 @@ _CSV_END = ("end", "end_time", "end_seconds", "stop")
 _CSV_LANG = ("lang", "language", "language_code")
 
 
+# csv.Sniffer's quote-guessing regex is quadratic in the sample: sniff a header prefix only.
+_SNIFF_CHARS = 2048
+
+
+def _sniff_dialect(first: str) -> type[csv.Dialect] | csv.Dialect:
+    """The dialect of a header line; raises csv.Error when none is found."""
+    return csv.Sniffer().sniff(first[:_SNIFF_CHARS], delimiters=",;\t|")
+
+
 def _find(header: list[str], names: tuple[str, ...]) -> int | None:
     low = [h.strip().lower().replace(" ", "_") for h in header]
     for n in names:
@@ -32,10 +41,9 @@ def _find(header: list[str], names: tuple[str, ...]) -> int | None:
 def looks_like_csv(text: str) -> bool:
     first = text.lstrip("\ufeff").split("\n", 1)[0]
     try:
-        dialect = csv.Sniffer().sniff(first, delimiters=",;\t|")
-    except csv.Error:
+        header = next(csv.reader([first], _sniff_dialect(first)))
+    except csv.Error:  # no dialect, or a malformed or oversized header field
         return False
-    header = next(csv.reader([first], dialect))
     return _find(header, _CSV_TEXT) is not None and _find(header, _CSV_SPEAKER) is not None
 
 
@@ -47,7 +55,7 @@ def read_csv_conversations(text: str, where: str) -> Iterator[Conversation | Tra
     body = text.lstrip("\ufeff")
     first = body.split("\n", 1)[0]
     try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(first, delimiters=",;\t|")
+        dialect: type[csv.Dialect] | csv.Dialect = _sniff_dialect(first)
     except csv.Error:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(body, newline=""), dialect)
@@ -55,10 +63,12 @@ def read_csv_conversations(text: str, where: str) -> Iterator[Conversation | Tra
         header = next(reader)
     except StopIteration:
         raise TranscriptError("empty CSV: no header row", source=where, line=1) from None
+    except csv.Error as exc:
+        raise _malformed(exc, where, reader.line_num) from None
     i_text, i_speaker = _find(header, _CSV_TEXT), _find(header, _CSV_SPEAKER)
     if i_text is None or i_speaker is None:
         raise TranscriptError(
-            f"CSV header {header!r} lacks a speaker or text column",
+            f"CSV header {excerpt(', '.join(header))} lacks a speaker or text column",
             source=where,
             line=1,
             hint=f"expected a speaker column ({', '.join(_CSV_SPEAKER)}) and a text column ({', '.join(_CSV_TEXT)})",
@@ -76,7 +86,14 @@ def read_csv_conversations(text: str, where: str) -> Iterator[Conversation | Tra
             return error
         return (cur_id, list(items), lang, {}, [])
 
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # e.g. a field over csv.field_size_limit(): the rest cannot be read
+            raise _malformed(exc, where, reader.line_num) from None
         line = reader.line_num
         if not row or all(not c.strip() for c in row):
             continue
@@ -86,7 +103,7 @@ def read_csv_conversations(text: str, where: str) -> Iterator[Conversation | Tra
             items, lang, error = [], None, None
         if cid is not None and cid != cur_id and cid in seen:
             raise TranscriptError(
-                f"rows of conversation {cid!r} are not contiguous",
+                f"rows of conversation {excerpt(cid)} are not contiguous",
                 source=where,
                 line=line,
                 hint="sort the file by conversation id so that each conversation's rows are together",
@@ -99,7 +116,7 @@ def read_csv_conversations(text: str, where: str) -> Iterator[Conversation | Tra
         if len(row) != len(header):
             error = TranscriptError(
                 f"row has {len(row)} fields, header has {len(header)}"
-                + (f" (conversation {cid!r})" if cid else ""),
+                + (f" (conversation {excerpt(cid)})" if cid else ""),
                 source=where,
                 line=line,
             )
@@ -118,11 +135,17 @@ def read_csv_conversations(text: str, where: str) -> Iterator[Conversation | Tra
         raise TranscriptError("CSV has a header but no rows", source=where, line=2)
 
 
+def _malformed(exc: csv.Error, where: str, line: int) -> TranscriptError:
+    return TranscriptError(f"malformed CSV: {exc}", source=where, line=max(line, 1))
+
+
 _TIMING = re.compile(
     r"^\s*(?P<a>(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})\s*-->\s*(?P<b>(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})"
 )
-_VOICE = re.compile(r"<v(?:\.[\w.-]+)?\s+([^>]+)>(.*?)(?:</v>|$)", re.DOTALL)
-_TAG = re.compile(r"</?[^>]+>")
+# Names and tags stop at "<" as well as ">" and the name takes the spaces after the first one (it is
+# stripped): "[^>]+" ran to the end of the cue from every unclosed "<v " or "<", quadratic in the cue.
+_VOICE = re.compile(r"<v(?:\.[\w.-]+)?\s([^<>]+)>(.*?)(?:</v>|$)", re.DOTALL)
+_TAG = re.compile(r"</?[^<>]+>")
 _SRT_SPEAKER = re.compile(r"^\s*(?:\[([^\]]{1,60})\]|([^\W\d_][^:\n]{0,59}?)\s*:)\s*(.*)$", re.DOTALL)
 
 

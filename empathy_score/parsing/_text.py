@@ -18,7 +18,10 @@ _PREFIX = re.compile(
 _SPEAKER = re.compile(r"^(?P<speaker>[^\W\d_][^:：\n]{0,59}?)\s*[:：](?:\s+|$)(?P<text>.*)$", re.DOTALL)
 _MARKER_START = tuple("([{*-.…<=#_~>")
 _BRACKETED = re.compile(r"[\[({<*]+[^\])}>]*[\])}>*]+")
-_WHOLE_BRACKETED = re.compile(r"^\s*[\[({<*=~#-]+.*[\])}>*=~#-]+\s*$")
+_CLOSERS = "])}>*"
+_WHOLE_OPEN = "[({<*=~#-"
+_WHOLE_CLOSE = "])}>*=~#-"
+_LABEL_PARENS = re.compile(r"\([^()]*\)")
 _MAX_SPEAKER_WORDS = 5
 
 
@@ -52,7 +55,7 @@ def _seconds(ts: str | None) -> float | None:
 
 
 def _valid_label(label: str) -> bool:
-    words = re.sub(r"\([^)]*\)", " ", label).split()
+    words = _LABEL_PARENS.sub(" ", label).split()
     if not words or len(words) > _MAX_SPEAKER_WORDS:
         return False
     if any(ch in label for ch in "?!\"“”") or label.lower().startswith(("http", "www")):
@@ -73,17 +76,32 @@ def _split(lineno: int, raw: str) -> _Line:
     return _Line(lineno, raw, ts, None, rest.strip())
 
 
+def _bracketed_parts(text: str) -> list[str]:
+    """``_BRACKETED.findall(text)`` in linear time.
+
+    A match can only end at a closing character, so the search stops after the last one: otherwise every
+    opening bracket of a long unclosed run (``x((((...``) would retry the whole rest of the line.
+    """
+    last = max(text.rfind(c) for c in _CLOSERS)
+    return _BRACKETED.findall(text, 0, last + 1) if last > 0 else []
+
+
+def _whole_bracketed(text: str) -> bool:
+    """The stripped line is wrapped in marker characters (``[...]``, ``*** ... ***``, ``-- ... --``)."""
+    return len(text) >= 2 and "\n" not in text and text[0] in _WHOLE_OPEN and text[-1] in _WHOLE_CLOSE
+
+
 def _marker_kind(text: str) -> str | None:
     """Event kind of a line with no speaker, or None if the line is ordinary speech."""
     stripped = text.strip()
     if not stripped:
         return None
     marker_like = stripped.startswith(_MARKER_START)
-    for part in _BRACKETED.findall(stripped) if not marker_like else [stripped]:
+    for part in _bracketed_parts(stripped) if not marker_like else [stripped]:
         kind = classify_event(part)
         if kind:
             return kind
-    if _WHOLE_BRACKETED.match(stripped):
+    if _whole_bracketed(stripped):
         return "system"
     return None
 
@@ -97,14 +115,17 @@ def read_text_items(text: str) -> tuple[list[RawItem], list[str]]:
     """Split a plain-text transcript into raw turns and events, with notes on what was guessed."""
     lines = [_split(i, raw) for i, raw in enumerate(text.splitlines(), start=1)]
     counts = Counter(ln.speaker for ln in lines if ln.speaker)
+    label_roles = {label: label_role(label) for label in counts}
     accepted: set[str] = set()
     for label, n in counts.most_common():
-        if label_role(label) or n >= 2:
+        if label_roles[label] or n >= 2:
             accepted.add(label)
-    for label, n in counts.items():
-        if label not in accepted and len([a for a in accepted if label_role(a) != "system"]) < 2:
-            if label[:1].isupper():
-                accepted.add(label)
+    # counted once, not per label: recounting made 100,000 one-off labels quadratic
+    non_system = sum(1 for a in accepted if label_roles[a] != "system")
+    for label in counts:
+        if label not in accepted and non_system < 2 and label[:1].isupper():
+            accepted.add(label)
+            non_system += 1  # an unaccepted label has no role, so it is not a system label
 
     items: list[RawItem] = []
     notes: list[str] = []
