@@ -52,6 +52,17 @@ class LowercaseLookupLemmatizer:
             token.lemma_ = lemma
         return doc
 
+    def lemma_for(self, orth: int, text: str) -> str:
+        """The lemma ``__call__`` gives a token with this ORTH id and text (same cache)."""
+        lemma = self._cache.get(orth)
+        if lemma is None:
+            table = self.table
+            lower = text.lower()
+            lemma = table.get(text) or table.get(lower) or lower
+            if len(self._cache) < 500_000:
+                self._cache[orth] = lemma
+        return lemma
+
 
 @lru_cache(maxsize=None)
 def _lemma_table(lang: str) -> Any:
