@@ -253,11 +253,37 @@ def mp_context() -> Any:
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
+def _watch_parent(parent: int, interval: float = 0.5) -> None:
+    """Exit this worker when the process that started the pool is gone (killed with SIGKILL, say), instead of
+    living on as an orphan holding a model in memory."""
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # pragma: no cover - pid reused by another user's process
+                os._exit(1)
+
+    threading.Thread(target=watch, name="empathy-score-parent-watch", daemon=True).start()
+
+
+def _start_worker(parent: int, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
+    _watch_parent(parent)
+    initializer(*initargs)
+
+
 def ordered_map(fn: Callable[[Any], Any], chunks: Iterable[Any], *, jobs: int, initializer: Callable[..., None],
                 initargs: tuple[Any, ...], window: int | None = None) -> Iterator[Any]:
-    """``map(fn, chunks)`` in ``jobs`` processes, results in input order, at most ``window`` chunks in flight."""
+    """``map(fn, chunks)`` in ``jobs`` processes, results in input order, at most ``window`` chunks in flight.
+
+    Workers exit by themselves if this process dies, so a killed run leaves no orphans behind."""
     window = window or 2 * jobs + 1
-    with ProcessPoolExecutor(jobs, mp_context=mp_context(), initializer=initializer, initargs=initargs) as pool:
+    with ProcessPoolExecutor(jobs, mp_context=mp_context(), initializer=_start_worker,
+                             initargs=(os.getpid(), initializer, initargs)) as pool:
         pending: list[Future[Any]] = []
         for chunk in chunks:
             pending.append(pool.submit(fn, chunk))

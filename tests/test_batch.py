@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -32,6 +34,26 @@ def _archive(path: Path, n: int, *, bad_every: int = 0) -> list[str]:
                 fh.write(json.dumps({"id": f"call-{i:05d}", "text": texts[i % len(texts)]}, ensure_ascii=False) + "\n")
             keys.append(f"{path}:{i + 1}")
     return keys
+
+
+def _no_process_with(marker: str, within: float) -> bool:
+    """True once no process has ``marker`` in its environment (Linux /proc; True elsewhere)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    deadline = time.monotonic() + within
+    while True:
+        alive = []
+        for d in proc.iterdir():
+            if d.name.isdigit():
+                try:
+                    if marker.encode() in (d / "environ").read_bytes():
+                        alive.append(d.name)
+                except OSError:
+                    continue
+        if not alive or time.monotonic() > deadline:
+            return not alive
+        time.sleep(0.25)
 
 
 def _rows(path: Path) -> list[dict]:
@@ -89,10 +111,12 @@ def test_resume_after_sigkill_gives_every_record_exactly_once(tmp_path: Path, su
     out = tmp_path / f"scores{suffix}"
     cmd = [sys.executable, "-m", "empathy_score.cli", "score", str(archive), "--out", str(out), "--jobs", str(jobs),
            "--no-progress"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    marker = f"EMPATHY_SCORE_TEST_RUN={uuid.uuid4().hex}"
+    env = {**os.environ, marker.split("=")[0]: marker.split("=")[1]}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
-        if out.exists() and out.stat().st_size > 2000:
+        if out.exists() and out.read_bytes().count(b"\n") >= 3:  # a chunk (or part of one) is on disk
             break
         time.sleep(0.05)
     assert proc.poll() is None, "the run ended before it could be killed"
@@ -100,6 +124,7 @@ def test_resume_after_sigkill_gives_every_record_exactly_once(tmp_path: Path, su
     proc.wait()
     before = len(completed_sources(out))
     assert 0 < before < len(keys)
+    assert _no_process_with(marker, within=15.0), "worker processes outlived the killed run"
     assert subprocess.run(cmd + ["--resume"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300).returncode == 0
     if suffix == ".jsonl":
         sources = [r["source"] for r in _rows(out)]
