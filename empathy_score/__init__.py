@@ -17,7 +17,7 @@ def __getattr__(name: str) -> object:
         "analyze": ("detect", "analyze"),
         "Evidence": ("detect", "Evidence"),
         "load_model": ("model", "load_model"),
-        "train": ("train", "train"),
+        "train": ("training", "train"),
         "TranscriptFeaturizer": ("features", "TranscriptFeaturizer"),
     }
     if name in lazy:

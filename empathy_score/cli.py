@@ -85,31 +85,47 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .train import load_labelled, train
+    from .features import to_analysis
+    from .training import ablation, evaluate_model, load_labelled, train
+
+    def say(m: str) -> None:
+        print(m, file=sys.stderr)
 
     data = load_labelled(args.data, args.label, args.bands, args.labels)
     holdout: set[str] = set()
     if args.holdout:
         holdout = set(json.loads(Path(args.holdout).read_text(encoding="utf-8"))["test_ids"])
+    say(f"analysing {len(data.ids)} transcripts")
+    analyses = [to_analysis(s, lang) for s, lang in zip(data.sources, data.langs)]
     keep = [i for i, rid in enumerate(data.ids) if rid not in holdout]
+    test = [i for i, rid in enumerate(data.ids) if rid in holdout]
     model = train(
-        [data.sources[i] for i in keep],
+        [analyses[i] for i in keep],
         [data.labels[i] for i in keep],
         reasons=[data.reasons[i] for i in keep],
         groups=[data.groups[i] for i in keep],
         ids=[data.ids[i] for i in keep],
         bands=args.bands,
-        progress=lambda m: print(m, file=sys.stderr),
+        progress=say,
     )
-    if holdout:
-        from .train import evaluate_model
-
-        test = [i for i, rid in enumerate(data.ids) if rid in holdout]
+    if test:
+        say(f"evaluating on {len(test)} held-out transcripts")
         model.card["test"] = evaluate_model(
-            model, [data.sources[i] for i in test], [data.labels[i] for i in test], [data.langs[i] for i in test]
+            model, [analyses[i] for i in test], [data.labels[i] for i in test], [data.langs[i] for i in test],
+            reasons=[data.reasons[i] for i in test],
         )
+        if args.ablation:
+            say("ablation: behaviour features only, n-grams only, both")
+            model.card["ablation"] = ablation(
+                [analyses[i] for i in keep], [data.labels[i] for i in keep],
+                [analyses[i] for i in test], [data.labels[i] for i in test],
+                groups=[data.groups[i] for i in keep], test_langs=[data.langs[i] for i in test],
+            )
     out = model.save(args.out)
-    print(json.dumps({"model": str(out), "estimator": model.card["estimator"], "test": model.card.get("test", {}).get("overall")}, indent=2))
+    test_scores = model.card.get("test", {})
+    print(json.dumps({"model": str(out), "estimator": model.card["estimator"],
+                      "test": {k: v.get("macro_f1") for k, v in test_scores.items()},
+                      "test_ece": test_scores.get("overall", {}).get("ece")}, indent=2))
     return 0
 
 
@@ -178,6 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--bands", default="1-2:low,3:medium,4-5:high", help="score ranges for numeric labels (default: %(default)s)")
     t.add_argument("--labels", metavar="GLOB", help="in a folder: glob of the label files (default: every .jsonl/.csv file)")
     t.add_argument("--holdout", metavar="SPLIT_JSON", help="JSON file with {\"test_ids\": [...]} kept out of training and reported")
+    t.add_argument("--ablation", action="store_true",
+                   help="with --holdout: also report behaviour features only / n-grams only / both on the held-out set")
     t.add_argument("--out", required=True, metavar="DIR", help="model folder to write")
     t.set_defaults(func=_cmd_train)
     return p

@@ -24,7 +24,7 @@ from .detect import Analysis, analyze
 from .taxonomy import AGENT_BEHAVIORS, CONTACT_REASONS, CUSTOMER_CUES
 from .transcript import Transcript
 
-__all__ = ["FEATURE_NAMES", "transcript_features", "TranscriptFeaturizer", "to_analysis", "customer_text"]
+__all__ = ["FEATURE_NAMES", "MODEL_FEATURE_NAMES", "STYLE_FEATURES", "transcript_features", "TranscriptFeaturizer", "to_analysis", "customer_text"]
 
 _OUTCOME = (
     "sentiment_start",
@@ -82,6 +82,12 @@ FEATURE_NAMES: tuple[str, ...] = (
     + _STRUCTURE
     + tuple(f"reason_{r}" for r in CONTACT_REASONS)
 )
+# Length and talk-share describe how a call was written or transcribed more than how the customer was served:
+# in a written corpus they mirror the writers' habits (short calls written as happy ones, angry customers given
+# long turns), and real data showed that a model must rest on situation, outcome and behaviour relative to need.
+# They stay in the features (reports, notebooks) but the bundled model is trained without them.
+STYLE_FEATURES: tuple[str, ...] = ("turns_log", "customer_turns_log", "agent_talk_share")
+MODEL_FEATURE_NAMES: tuple[str, ...] = tuple(n for n in FEATURE_NAMES if n not in STYLE_FEATURES)
 
 
 def to_analysis(item: Any, lang: str | None = None) -> Analysis:

@@ -18,20 +18,21 @@ import json
 import platform
 import threading
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 from scipy import sparse
 
 from .detect import Analysis
 from .errors import ModelError
-from .features import FEATURE_NAMES, customer_text, transcript_features
+from .features import FEATURE_NAMES, customer_text, to_analysis, transcript_features
 from .taxonomy import BANDS, CONTACT_REASONS, POSITIVE_BEHAVIORS
 
-__all__ = ["CsatModel", "load_model", "default_model", "MODEL_FILE", "CARD_FILE", "bundled_model_dir"]
+__all__ = ["CsatModel", "load_model", "default_model", "MODEL_FILE", "CARD_FILE", "bundled_model_dir", "card_summary"]
 
 MODEL_FILE = "model.joblib"
 CARD_FILE = "model.json"
@@ -40,9 +41,44 @@ FORMAT_VERSION = 1
 COACHABLE = tuple(b for b in POSITIVE_BEHAVIORS if b not in ("hold_reason", "hold_duration", "hold_thanks", "hold_request"))
 
 
-def _feature_matrix(analyses: Sequence[Analysis]) -> np.ndarray:
+def _feature_matrix(analyses: Sequence[Analysis], names: Sequence[str] = FEATURE_NAMES) -> np.ndarray:
     rows = [transcript_features(a) for a in analyses]
-    return np.array([[r[n] for n in FEATURE_NAMES] for r in rows], dtype=float).reshape(len(rows), len(FEATURE_NAMES))
+    return np.array([[r[n] for n in names] for r in rows], dtype=float).reshape(len(rows), len(names))
+
+
+_THREADS_LOCK = threading.Lock()
+_threads_depth = 0
+_threads_limiter: Any = None
+_controller: Any = None  # threadpoolctl's view of the loaded libraries, made once (inspecting them costs ms)
+
+
+@contextmanager
+def single_threaded() -> Iterator[None]:
+    """Run scikit-learn's OpenMP code (gradient-boosting prediction) on one thread while inside.
+
+    A prediction here is a few dozen rows: OpenMP's thread start-up costs more than it saves, and on a busy
+    machine (or with several scoring processes) its threads wait on each other, which made a batch
+    prediction over a hundred times slower. Parallelism comes from processes (``n_jobs``) instead. Nested
+    and concurrent uses share one limit, lifted when the last one leaves, so the caller's own OpenMP setting
+    comes back unchanged.
+    """
+    global _threads_depth, _threads_limiter, _controller
+    with _THREADS_LOCK:
+        if _threads_depth == 0:
+            if _controller is None:
+                from threadpoolctl import ThreadpoolController
+
+                _controller = ThreadpoolController()
+            _threads_limiter = _controller.limit(limits=1, user_api="openmp")
+        _threads_depth += 1
+    try:
+        yield
+    finally:
+        with _THREADS_LOCK:
+            _threads_depth -= 1
+            if _threads_depth == 0:
+                _threads_limiter.restore_original_limits()
+                _threads_limiter = None
 
 
 @dataclass
@@ -59,36 +95,44 @@ class CsatModel:
     feature_names: tuple[str, ...] = FEATURE_NAMES
     text_weight: float = 1.0
     card: dict[str, Any] = field(default_factory=dict)
+    use_features: bool = True
 
     # ---- design matrices -------------------------------------------------------------------------
-    def design(self, analyses: Sequence[Analysis], feats: np.ndarray | None = None) -> Any:
-        """The classifier's input for these analyses (``feats`` overrides the behaviour features)."""
-        X = _feature_matrix(analyses) if feats is None else feats
+    def design(self, analyses: Sequence[Any], feats: np.ndarray | None = None) -> Any:
+        """The classifier's input for these analyses or transcripts (``feats`` overrides the behaviour
+        features)."""
+        analyses = [to_analysis(a) for a in analyses]
+        X = _feature_matrix(analyses, self.feature_names) if feats is None else feats
         Xs = self.scaler.transform(X)
         if self.tfidf is None:
             return Xs
         T = self.tfidf.transform([customer_text(a) for a in analyses]) * self.text_weight
+        if not getattr(self, "use_features", True):
+            return T
         return sparse.hstack([sparse.csr_matrix(Xs), T], format="csr")
 
     def _proba(self, design: Any) -> np.ndarray:
-        p = self.band_clf.predict_proba(design)
+        with single_threaded():
+            p = self.band_clf.predict_proba(design)
         order = [list(self.band_clf.classes_).index(b) for b in self.bands]
         return np.asarray(p[:, order], dtype=float)
 
-    def predict_proba(self, analyses: Sequence[Analysis]) -> np.ndarray:
-        """Band probabilities, columns in :attr:`bands` order, rows summing to 1."""
+    def predict_proba(self, analyses: Sequence[Any]) -> np.ndarray:
+        """Band probabilities, columns in :attr:`bands` order, rows summing to 1; takes analyses or anything
+        :func:`~empathy_score.parse_transcript` reads."""
         return self._proba(self.design(analyses))
 
-    def predict_reason(self, analyses: Sequence[Analysis]) -> list[dict[str, float]]:
+    def predict_reason(self, analyses: Sequence[Any]) -> list[dict[str, float]]:
         X = self.design(analyses)
-        p = self.reason_clf.predict_proba(X)
+        with single_threaded():
+            p = self.reason_clf.predict_proba(X)
         classes = list(self.reason_clf.classes_)
         return [{r: float(row[classes.index(r)]) if r in classes else 0.0 for r in self.reasons} for row in p]
 
     # ---- explanation and coaching ----------------------------------------------------------------
     def explain(self, a: Analysis, band: str, top: int = 8) -> list[dict[str, Any]]:
         """The features that pushed P(band) most, with signed contributions (occlusion to training mean)."""
-        x = _feature_matrix([a])
+        x = _feature_matrix([a], self.feature_names)
         k = self.bands.index(band)
         variants = np.repeat(x, len(self.feature_names), axis=0)
         for i in range(len(self.feature_names)):
@@ -112,7 +156,7 @@ class CsatModel:
 
     def coach(self, a: Analysis, top: int = 3) -> list[dict[str, Any]]:
         """Missing behaviours that would raise P(high) most, found by re-scoring with each one added."""
-        x = _feature_matrix([a])
+        x = _feature_matrix([a], self.feature_names)
         hi = self.bands.index("high")
         p0 = self._proba(self.design([a], x))[0, hi]
         names = list(self.feature_names)

@@ -2,7 +2,8 @@
 
 ``train(transcripts, labels)`` is the Python entry point; ``empathy-score train DATA --label FIELD`` the
 command-line one. Estimators are chosen by grouped cross-validation (groups keep one writer's or one agent's
-calls together), and probabilities are calibrated (sigmoid, cross-fitted). Numeric survey scores are mapped
+calls together), and probabilities are calibrated (sigmoid or isotonic, whichever has the lower
+cross-validated ECE; cross-fitted). Numeric survey scores are mapped
 to bands by ``--bands`` (default ``1-2:low,3:medium,4-5:high``).
 """
 
@@ -29,7 +30,7 @@ from scipy import sparse
 
 from .detect import Analysis
 from .errors import EmpathyScoreError, TranscriptError
-from .features import FEATURE_NAMES, customer_text, to_analysis, transcript_features
+from .features import FEATURE_NAMES, MODEL_FEATURE_NAMES, customer_text, to_analysis, transcript_features
 from .model import CsatModel
 from .taxonomy import BANDS, CONTACT_REASONS
 
@@ -107,11 +108,19 @@ def _records_from_file(path: Path) -> Iterable[dict[str, Any]]:
                 yield rec
     elif path.suffix.lower() in (".csv", ".tsv"):
         with open(path, newline="", encoding="utf-8") as fh:
-            sample = fh.read(4096)
+            header = fh.readline()
             fh.seek(0)
-            dialect = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t|")
-            for n, row in enumerate(csv.DictReader(fh, dialect=dialect), start=2):
-                row["_where"] = f"{path}, line {n}"
+            # only the delimiter is guessed, from the header; quoting stays standard ("" inside quoted fields),
+            # which a guess from one line would get wrong for transcripts with quotes and line breaks
+            try:
+                delimiter = csv.Sniffer().sniff(header, delimiters=",;\t|").delimiter
+            except csv.Error:
+                delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+            reader = csv.DictReader(fh, delimiter=delimiter)
+            start = 2
+            for row in reader:
+                row["_where"] = f"{path}, line {start}"
+                start = reader.line_num + 1
                 yield dict(row)
     else:
         raise TranscriptError("expected a .jsonl or .csv file of labelled transcripts", source=str(path))
@@ -251,14 +260,14 @@ class _Design:
 
 
 def _fit_predict(cand: Candidate, A: Sequence[Analysis], F: np.ndarray, y: np.ndarray,
-                 A2: Sequence[Analysis], F2: np.ndarray, calibrate: bool) -> np.ndarray:
+                 A2: Sequence[Analysis], F2: np.ndarray, calibrate: bool | str) -> np.ndarray:
     d = _Design(A, F, cand.text, cand.features)
     X, X2 = d.matrix(A, F), d.matrix(A2, F2)
     if isinstance(X, np.ndarray) is False and cand.name.startswith("hist"):
         X, X2 = X.toarray(), X2.toarray()
     clf = cand.make()
     if calibrate:
-        clf = CalibratedClassifierCV(clf, method="sigmoid", cv=StratifiedKFold(5, shuffle=True, random_state=0))
+        clf = CalibratedClassifierCV(clf, method="sigmoid" if calibrate is True else calibrate, cv=StratifiedKFold(5, shuffle=True, random_state=0))
     clf.fit(X, y)
     order = [list(clf.classes_).index(i) for i in range(len(BANDS))]
     return np.asarray(clf.predict_proba(X2)[:, order])
@@ -285,10 +294,10 @@ def _scores(y_idx: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
 
 
 def _cross_validate(cand: Candidate, A: list[Analysis], F: np.ndarray, y: np.ndarray,
-                    groups: Sequence[str], folds: int) -> tuple[dict[str, Any], np.ndarray]:
+                    groups: Sequence[str], folds: int, calibrate: bool | str = False) -> tuple[dict[str, Any], np.ndarray]:
     proba = np.zeros((len(y), len(BANDS)))
     for tr, te in _cv_splits(y, groups, folds):
-        proba[te] = _fit_predict(cand, [A[i] for i in tr], F[tr], y[tr], [A[i] for i in te], F[te], calibrate=False)
+        proba[te] = _fit_predict(cand, [A[i] for i in tr], F[tr], y[tr], [A[i] for i in te], F[te], calibrate=calibrate)
     return _scores(y, proba), proba
 
 
@@ -312,6 +321,8 @@ def train(
     bands: str = DEFAULT_BANDS,
     text_ngrams: bool | None = None,
     folds: int = 5,
+    features: Sequence[str] = MODEL_FEATURE_NAMES,
+    candidates: Sequence[Candidate] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> CsatModel:
     """Train a calibrated CSAT model on labelled transcripts.
@@ -320,6 +331,8 @@ def train(
     ``labels``: bands or numeric scores (mapped with ``bands``). ``groups`` keeps related calls (one agent,
     one writer) in the same cross-validation fold. ``text_ngrams=None`` lets cross-validation decide whether
     customer-text n-grams join the behaviour features (they must win by a clear margin).
+    ``features`` are the feature columns the model uses (default: all but the length and talk-share ones,
+    see :data:`~empathy_score.features.STYLE_FEATURES`); ``candidates`` overrides the estimators tried.
     The returned model's ``card`` holds the cross-validated metrics of every candidate.
     """
     say = progress or (lambda _m: None)
@@ -335,10 +348,16 @@ def train(
     y = np.array([BANDS.index(b) for b in y_names])
     say(f"analysing {len(transcripts)} transcripts")
     A = [to_analysis(t, lang) for t in transcripts]
-    F = np.array([[transcript_features(a)[n] for n in FEATURE_NAMES] for a in A])
+    unknown = [n for n in features if n not in FEATURE_NAMES]
+    if unknown:
+        raise ValueError(f"unknown feature names: {', '.join(unknown)}")
+    features = tuple(features)
+    F = np.array([[transcript_features(a)[n] for n in features] for a in A])
     g = list(groups) if groups is not None else [str(i) for i in range(len(A))]
     results: dict[str, Any] = {}
-    pool = [c for c in CANDIDATES if text_ngrams is None or c.text == text_ngrams]
+    pool = [c for c in (candidates or CANDIDATES) if text_ngrams is None or c.text == text_ngrams]
+    if not pool:
+        raise ValueError("no candidate estimator left to try")
     for cand in pool:
         say(f"cross-validating {cand.name}")
         results[cand.name], _ = _cross_validate(cand, A, F, y, g, folds)
@@ -348,24 +367,35 @@ def train(
     assert chosen is not None
     if best_plain and best_text and results[best_text.name]["macro_f1"] >= results[best_plain.name]["macro_f1"] + NGRAM_MARGIN:
         chosen = best_text
-    say(f"chosen {chosen.name}; fitting the calibrated model")
-    design = _Design(A, F, chosen.text, True)
+    calibration: dict[str, Any] = {}
+    if len(A) >= 200:  # isotonic needs data; below this, sigmoid without a contest
+        for method in ("sigmoid", "isotonic"):
+            say(f"cross-validating {method} calibration of {chosen.name}")
+            calibration[method], _ = _cross_validate(chosen, A, F, y, g, folds, calibrate=method)
+    method = min(calibration, key=lambda k: (calibration[k]["ece"], k != "sigmoid")) if calibration else "sigmoid"
+    say(f"chosen {chosen.name} with {method} calibration; fitting the final model")
+    design = _Design(A, F, chosen.text, chosen.features)
     X = design.matrix(A, F)
     if chosen.name.startswith("hist") and not isinstance(X, np.ndarray):
         X = X.toarray()
-    band_clf = CalibratedClassifierCV(chosen.make(), method="sigmoid", cv=StratifiedKFold(5, shuffle=True, random_state=0))
+    band_clf = CalibratedClassifierCV(chosen.make(), method=method, cv=StratifiedKFold(5, shuffle=True, random_state=0))
     band_clf.fit(X, y_names)
-    reason_clf = _train_reason(X, reasons, A)
+    reason_clf = _train_reason(X, reasons, A, features if chosen.features else None)
     card: dict[str, Any] = {
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "estimator": chosen.name,
-        "calibration": "sigmoid, 5-fold cross-fitted",
+        "calibration": f"{method}, 5-fold cross-fitted; chosen by cross-validated ECE",
+        "calibration_cv": {k: {"ece": v["ece"], "macro_f1": v["macro_f1"]} for k, v in calibration.items()},
         "n_train": len(A),
         "label_counts": dict(Counter(y_names)),
         "language_counts": dict(Counter(a.transcript.lang for a in A)),
         "bands_spec": bands,
         "data_sha256": _data_hash(list(ids) if ids is not None else [str(i) for i in range(len(A))], y_names, A),
-        "cv": {"folds": folds, "grouped": groups is not None, "candidates": results, "ngram_margin": NGRAM_MARGIN},
+        "features_excluded": [n for n in FEATURE_NAMES if n not in features],
+        # folds are grouped only when there are enough groups (see _cv_splits); say which happened
+        "cv": {"folds": folds, "grouped": groups is not None and len(set(g)) >= folds,
+               "n_groups": len(set(g)) if groups is not None else None,
+               "candidates": results, "ngram_margin": NGRAM_MARGIN},
     }
     model = CsatModel(
         band_clf=band_clf,
@@ -373,28 +403,35 @@ def train(
         scaler=design.scaler,
         tfidf=design.tfidf,
         baseline=F.mean(axis=0),
+        feature_names=features,
         card=card,
+        use_features=chosen.features,
     )
     return model
 
 
 class _ConstantReason:
-    """Reason model used when the training data has no reason labels: the lexicon's own vote."""
+    """Reason model used when the training data has no reason labels: the lexicon's own vote (uniform when
+    the model's input has no feature columns, as with an n-gram-only model)."""
 
     classes_ = np.array(CONTACT_REASONS)
 
-    def __init__(self, cols: Sequence[int]) -> None:
-        self.cols = list(cols)
+    def __init__(self, cols: Sequence[int] | None) -> None:
+        self.cols = list(cols) if cols is not None else None
 
     def predict_proba(self, X: Any) -> np.ndarray:
+        if self.cols is None:
+            return np.full((X.shape[0], len(CONTACT_REASONS)), 1.0 / len(CONTACT_REASONS))
         M = X.toarray() if hasattr(X, "toarray") else np.asarray(X)
         sub = M[:, self.cols]
         sub = np.exp(sub - sub.max(axis=1, keepdims=True))
         return np.asarray(sub / sub.sum(axis=1, keepdims=True))
 
 
-def _train_reason(X: Any, reasons: Sequence[str | None] | None, A: Sequence[Analysis]) -> Any:
-    cols = [FEATURE_NAMES.index(f"reason_{r}") for r in CONTACT_REASONS]
+def _train_reason(X: Any, reasons: Sequence[str | None] | None, A: Sequence[Analysis],
+                  features: Sequence[str] | None) -> Any:
+    """``features``: the feature columns leading ``X`` (None when ``X`` holds n-grams only)."""
+    cols = [list(features).index(f"reason_{r}") for r in CONTACT_REASONS] if features is not None else None
     if not reasons or sum(r is not None for r in reasons) < 20:
         return _ConstantReason(cols)
     idx = [i for i, r in enumerate(reasons) if r is not None]
@@ -406,16 +443,40 @@ def _train_reason(X: Any, reasons: Sequence[str | None] | None, A: Sequence[Anal
 
 
 def evaluate_model(model: CsatModel, transcripts: Sequence[Any], labels: Sequence[str],
-                   langs: Sequence[str | None] | None = None) -> dict[str, Any]:
-    """Accuracy, macro-F1, per-band recall, ECE and confusion matrix, overall and per language."""
+                   langs: Sequence[str | None] | None = None,
+                   reasons: Sequence[str | None] | None = None) -> dict[str, Any]:
+    """Accuracy, macro-F1, per-band recall, ECE and confusion matrix, overall and per language; with
+    ``reasons``, the contact-reason accuracy and macro-F1 too."""
     A = [to_analysis(t) for t in transcripts]
     proba = model.predict_proba(A)
     y = np.array([BANDS.index(b) for b in labels])
-    out = {"overall": _scores(y, proba)}
+    out: dict[str, Any] = {"overall": _scores(y, proba)}
     lang_of = [l or a.transcript.lang for l, a in zip(langs or [None] * len(A), A)]
     for lang in sorted(set(lang_of)):
         m = np.array([x == lang for x in lang_of])
         out[lang] = _scores(y[m], proba[m])
+    if reasons is not None:
+        pred = [max(r, key=lambda k: r[k]) for r in model.predict_reason(A)]
+        pairs = [(t, p) for t, p in zip(reasons, pred) if t is not None]
+        if pairs:
+            t, p = zip(*pairs)
+            out["contact_reason"] = {
+                "n": len(pairs),
+                "accuracy": round(float(accuracy_score(t, p)), 4),
+                "macro_f1": round(float(f1_score(t, p, average="macro", labels=list(CONTACT_REASONS), zero_division=0)), 4),
+            }
+    return out
+
+
+def ablation(train_items: Sequence[Any], train_labels: Sequence[str], test_items: Sequence[Any],
+             test_labels: Sequence[str], *, groups: Sequence[str] | None = None,
+             test_langs: Sequence[str | None] | None = None) -> dict[str, Any]:
+    """Test-split macro-F1 (overall and per language) of behaviour features only, n-grams only, and both."""
+    out: dict[str, Any] = {}
+    for name, cand in ABLATION.items():
+        m = train(train_items, train_labels, groups=groups, candidates=[cand])
+        ev = evaluate_model(m, test_items, test_labels, test_langs)
+        out[name] = {k: v["macro_f1"] for k, v in ev.items() if isinstance(v, dict) and "macro_f1" in v}
     return out
 
 
@@ -423,4 +484,4 @@ class TrainingError(EmpathyScoreError, ValueError):
     """Training data unusable (too few records, a band with no example...)."""
 
 
-__all__ += ["TrainingError", "Candidate", "CANDIDATES", "ABLATION"]
+__all__ += ["TrainingError", "Candidate", "CANDIDATES", "ABLATION", "ablation", "evaluate_model"]
