@@ -1,5 +1,7 @@
 """Benchmark: latency, cost relative to spaCy's tokenizer, throughput, memory of a long CLI run.
 
+Run from a checkout with the package installed (``pip install .``):
+
     python benchmarks/bench.py                 # everything, with defaults sized for a 2-core machine
     python benchmarks/bench.py --only latency,ratio --n 300
     python benchmarks/bench.py --rss-n 100000  # the CLI memory run on 100,000 transcripts
@@ -17,7 +19,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -29,7 +30,6 @@ from typing import Any, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "models" / "corpus"
-_SPEAKER = re.compile(r"^(\[[^\]]*\]\s*)?([^:\n]{1,40}):\s*(.*)$")
 
 
 def generate(n: int, *, seed: int = 7, turns: tuple[int, int] = (4, 60)) -> Iterator[dict[str, Any]]:

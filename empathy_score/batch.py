@@ -235,7 +235,8 @@ def _worker_chunk(tasks: Sequence[Task]) -> list[dict[str, Any]]:
     return score_chunk(tasks, _WORKER_MODEL)
 
 
-def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Lists of ``size`` items (the last one shorter), lazily."""
     chunk: list[Any] = []
     for item in items:
         chunk.append(item)
@@ -306,11 +307,11 @@ def run_tasks(tasks: Iterable[Task], *, model: Any = None, model_path: str | Non
         from .model import default_model, load_model
 
         m = model or (load_model(model_path, trusted=trusted) if model_path else default_model())
-        for chunk in _chunks(tasks, chunk_size):
+        for chunk in chunks(tasks, chunk_size):
             yield score_chunk(chunk, m)
         return
     spec: Any = model if model is not None else ((model_path, trusted) if model_path else None)
-    yield from ordered_map(_worker_chunk, _chunks(tasks, chunk_size), jobs=jobs, initializer=_init_worker,
+    yield from ordered_map(_worker_chunk, chunks(tasks, chunk_size), jobs=jobs, initializer=_init_worker,
                            initargs=(spec,))
 
 

@@ -15,6 +15,8 @@ matching alone gets wrong:
 
 from __future__ import annotations
 
+import bisect
+
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -151,14 +153,53 @@ class Analysis:
         }
 
 
-def _overlaps(a: Hit, b: Hit) -> bool:
-    return a.start < b.end and b.start < a.end
+class _Spans:
+    """Static character spans, answering "does any span overlap [start, end)?" in O(log n).
+
+    A turn can hold thousands of hits (a pasted log, a hostile input): checking every hit against every
+    exception was quadratic. Sorted by start, the spans that begin before ``end`` are a prefix; one of them
+    overlaps exactly when the largest end in that prefix passes ``start``.
+    """
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        spans.sort()
+        self.starts = [a for a, _ in spans]
+        self.max_end: list[int] = []
+        top = -1
+        for _, b in spans:
+            top = b if b > top else top
+            self.max_end.append(top)
+
+    def overlaps(self, start: int, end: int) -> bool:
+        k = bisect.bisect_left(self.starts, end)
+        return k > 0 and self.max_end[k - 1] > start
+
+
+class _DisjointSpans:
+    """Non-overlapping spans kept in order, with insertion: the greedy "longest hit wins" choice."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def overlaps(self, start: int, end: int) -> bool:
+        k = bisect.bisect_left(self.starts, end)  # spans at k.. start at or after ``end``
+        return k > 0 and self.ends[k - 1] > start  # disjoint and sorted: only the one before can reach in
+
+    def add(self, start: int, end: int) -> None:
+        k = bisect.bisect_left(self.starts, start)
+        self.starts.insert(k, start)
+        self.ends.insert(k, end)
 
 
 def _resolve_turn_hits(turn: Turn, hits: list[Hit]) -> tuple[list[Hit], list[Hit]]:
     """(behaviour hits kept for this turn, signal hits) after exceptions, negation and role rules."""
     allowed = AGENT_BEHAVIORS if turn.role == "agent" else CUSTOMER_CUES if turn.role == "customer" else ()
-    exceptions = [h for h in hits if h.label.startswith("!")]
+    by_exception: dict[str, list[tuple[int, int]]] = {}
+    for h in hits:
+        if h.label.startswith("!"):
+            by_exception.setdefault(h.label[1:], []).append((h.start, h.end))
+    exceptions = {label: _Spans(spans) for label, spans in by_exception.items()}
     kept: list[Hit] = []
     signals: list[Hit] = []
     for h in hits:
@@ -169,30 +210,34 @@ def _resolve_turn_hits(turn: Turn, hits: list[Hit]) -> tuple[list[Hit], list[Hit
             continue
         if h.label not in allowed or h.negated:
             continue
-        if any(e.label[1:] == h.label and _overlaps(e, h) for e in exceptions):
+        exc = exceptions.get(h.label)
+        if exc is not None and exc.overlaps(h.start, h.end):
             continue
         kept.append(h)
     # one evidence per stretch of text and behaviour: the longest hit wins
     kept.sort(key=lambda h: (h.label, -(h.end - h.start), h.start))
     chosen: list[Hit] = []
+    taken: dict[str, _DisjointSpans] = {}
     for h in kept:
-        if not any(c.label == h.label and _overlaps(c, h) for c in chosen):
+        spans = taken.setdefault(h.label, _DisjointSpans())
+        if not spans.overlaps(h.start, h.end):
+            spans.add(h.start, h.end)
             chosen.append(h)
     labels = {h.label for h in chosen}
     if "hold_request" not in labels:
         chosen = [h for h in chosen if h.label not in ("hold_reason", "hold_duration")]
     else:
         # "it will take two minutes" inside a hold request states the hold's length, not what happens next
-        durations = [h for h in chosen if h.label == "hold_duration"]
-        chosen = [h for h in chosen if h.label != "expectation_setting" or not any(_overlaps(h, d) for d in durations)]
+        durations = _Spans([(h.start, h.end) for h in chosen if h.label == "hold_duration"])
+        chosen = [h for h in chosen if h.label != "expectation_setting" or not durations.overlaps(h.start, h.end)]
     chosen.sort(key=lambda h: (h.start, h.label))
     # signals cancelled by their own exceptions ("if it doesn't work"), or inside sarcastic thanks
+    sarcasm = exceptions.get("customer_gratitude")
     signals = [
         s
         for s in signals
-        if not any(
-            (e.label[1:] == s.label or e.label == "!customer_gratitude") and _overlaps(e, s) for e in exceptions
-        )
+        if not ((s.label in exceptions and exceptions[s.label].overlaps(s.start, s.end))
+                or (sarcasm is not None and sarcasm.overlaps(s.start, s.end)))
     ]
     return chosen, signals
 

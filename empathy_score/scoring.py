@@ -142,7 +142,9 @@ def score_many(
         raise ValueError(f"errors must be 'raise' or 'yield', got {errors!r}")
     if n_jobs < 1:
         raise ValueError(f"n_jobs must be at least 1, got {n_jobs}")
-    chunks = _chunked(((src, lang) for src in sources), batch_size)
+    from .batch import chunks as _chunks
+
+    chunks = _chunks(((src, lang) for src in sources), batch_size)
     if n_jobs == 1:
         m = model or default_model()
         outs: Iterable[list[Any]] = (_score_chunk(c, m, explain) for c in chunks)
@@ -156,17 +158,6 @@ def score_many(
             if isinstance(item, EmpathyScoreError) and errors == "raise":
                 raise item
             yield item
-
-
-def _chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _score_chunk(chunk: Sequence[tuple[Any, str | None]], model: CsatModel, explain: bool) -> list[Any]:
