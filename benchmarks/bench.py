@@ -200,7 +200,25 @@ def bench_adversarial(size: int = 50_000) -> dict[str, Any]:
         except TranscriptError:
             pass
         out[name] = round(time.perf_counter() - t0, 3)
-    return {"chars": size, "seconds": out}
+    return {"chars": size, "seconds": out, "every_regex": bench_every_regex(size)}
+
+
+def bench_every_regex(size: int) -> dict[str, Any]:
+    """Every regular expression of the package (found by the hardening test) on every adversarial string."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from tests.test_hardening_parsers import _adversarial, _all_patterns, _run
+    except ImportError as exc:  # the test dependencies (hypothesis) are not installed
+        return {"skipped": f"needs the test dependencies: {exc}"}
+    patterns = _all_patterns()
+    texts = _adversarial(size)
+    worst: list[tuple[float, str]] = []
+    for where, pattern, how in patterns:
+        took = max(_run(pattern, how, t) for t in texts.values())
+        worst.append((took, f"{where} {pattern.pattern[:50]!r}"))
+    worst.sort(reverse=True)
+    return {"patterns": len(patterns), "strings": len(texts), "max_seconds": round(worst[0][0], 4),
+            "slowest": [{"seconds": round(t, 4), "pattern": w} for t, w in worst[:3]], "bound_in_tests_s": 2.0}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -66,7 +66,19 @@ def _new_figure(m: re.Match[str], rng: random.Random) -> str:
     s, i, j = m.string, m.start(), m.end()
     if (i > 0 and s[i - 1] == ":") or s[j : j + 1] == ":":
         return m.group()
+    if _in_timestamp(s, i):  # a date at the start of a line ("[2024-06-12 09:14] ..."): keep it a date
+        return m.group()
     return str(value)
+
+
+_LINE_DATE = re.compile(r"\[?\d{1,4}([-/.])\d{1,2}\1\d{1,4}[ T,]")
+
+
+def _in_timestamp(s: str, i: int) -> bool:
+    """Whether position ``i`` lies in a date that opens its line (the time stamp of a turn)."""
+    line_start = s.rfind("\n", 0, i) + 1
+    m = _LINE_DATE.match(s, line_start)
+    return m is not None and line_start <= i < m.end()
 
 
 def generate_archive(

@@ -61,3 +61,12 @@ def test_empty_or_missing_corpus_raises_at_the_call(tmp_path: Path) -> None:
 def test_bad_arguments_raise_value_error(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         generate_archive(corpus_dir=CORPUS, **kwargs)  # type: ignore[arg-type]
+
+
+def test_every_generated_transcript_parses() -> None:
+    """Figures are varied but time stamps (times and dates opening a line) are kept, so each record reads."""
+    from empathy_score.parsing import parse_transcript
+
+    for seed in (7, 11):
+        for rec in generate_archive(400, corpus_dir=CORPUS, seed=seed, turns=(4, 60)):
+            assert parse_transcript(rec["text"]).turns, rec["id"]
