@@ -132,54 +132,72 @@ class CsatModel:
     # ---- explanation and coaching ----------------------------------------------------------------
     def explain(self, a: Analysis, band: str, top: int = 8) -> list[dict[str, Any]]:
         """The features that pushed P(band) most, with signed contributions (occlusion to training mean)."""
-        x = _feature_matrix([a], self.feature_names)
-        k = self.bands.index(band)
-        variants = np.repeat(x, len(self.feature_names), axis=0)
-        for i in range(len(self.feature_names)):
-            variants[i, i] = self.baseline[i]
-        p0 = self._proba(self.design([a], x))[0, k]
-        ps = self._proba(self.design([a] * len(self.feature_names), variants))[:, k]
-        contrib = p0 - ps
-        order = np.argsort(-np.abs(contrib))
-        out = []
-        for i in order[:top]:
-            if abs(contrib[i]) < 1e-4:
-                break
-            out.append(
-                {
-                    "feature": self.feature_names[i],
-                    "value": round(float(x[0, i]), 4),
-                    "contribution": round(float(contrib[i]), 4),
-                }
-            )
-        return out
+        return self.explain_and_coach([a], [band], top=top)[0][0]
 
     def coach(self, a: Analysis, top: int = 3) -> list[dict[str, Any]]:
         """Missing behaviours that would raise P(high) most, found by re-scoring with each one added."""
-        x = _feature_matrix([a], self.feature_names)
-        hi = self.bands.index("high")
-        p0 = self._proba(self.design([a], x))[0, hi]
+        return self.explain_and_coach([a], ["high"], top_coaching=top)[0][1]
+
+    def explain_and_coach(
+        self, analyses: Sequence[Analysis], bands: Sequence[str], proba: np.ndarray | None = None, *,
+        top: int = 8, top_coaching: int = 3,
+    ) -> list[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+        """(explanation of ``band``, coaching) for each analysis, from one model call for them all.
+
+        The explanation occludes each feature in turn (sets it to its training mean) and reports how much
+        P(band) falls; coaching re-scores with each missing coachable behaviour added and reports the rise in
+        P(high). ``proba`` (the analyses' own band probabilities, if already known) saves their rows.
+        A model call costs about the same for one row as for hundreds (the trees dominate), so every variant
+        of every transcript goes into one matrix.
+        """
         names = list(self.feature_names)
-        rows, tried = [], []
-        for b in COACHABLE:
-            col = names.index(f"has_{b}")
-            if x[0, col] > 0:
-                continue
-            v = x.copy()
-            v[0, col] = 1.0
-            if b in ("empathy", "apology", "acknowledgement") and x[0, names.index("empathy_needed_and_missing")]:
-                v[0, names.index("empathy_needed_and_missing")] = 0.0
-                v[0, names.index("empathy_needed_and_given")] = 1.0
-                v[0, names.index("emotion_addressed_rate")] = 1.0
-            rows.append(v[0])
-            tried.append(b)
-        if not rows:
-            return []
-        ps = self._proba(self.design([a] * len(rows), np.array(rows)))[:, hi]
-        gains = sorted(zip(tried, ps - p0), key=lambda kv: -kv[1])
-        return [
-            {"behavior": b, "p_high_gain": round(float(g), 4)} for b, g in gains[:top] if g > 0.005
-        ]
+        n_feat = len(names)
+        hi = self.bands.index("high")
+        rows: list[np.ndarray] = []
+        owners: list[Analysis] = []
+        plans = []
+        for a in analyses:
+            x = _feature_matrix([a], names)
+            base = len(rows)
+            occluded = np.repeat(x, n_feat, axis=0)
+            occluded[np.arange(n_feat), np.arange(n_feat)] = self.baseline
+            rows.extend(occluded)
+            tried = []
+            for b in COACHABLE:
+                col = names.index(f"has_{b}")
+                if x[0, col] > 0:
+                    continue
+                v = x[0].copy()
+                v[col] = 1.0
+                if b in ("empathy", "apology", "acknowledgement") and x[0, names.index("empathy_needed_and_missing")]:
+                    v[names.index("empathy_needed_and_missing")] = 0.0
+                    v[names.index("empathy_needed_and_given")] = 1.0
+                    v[names.index("emotion_addressed_rate")] = 1.0
+                rows.append(v)
+                tried.append(b)
+            own = None
+            if proba is None:
+                own = len(rows)
+                rows.append(x[0])
+            owners.extend([a] * (len(rows) - base))
+            plans.append((x, base, tried, own))
+        P = self._proba(self.design(owners, np.array(rows))) if rows else np.zeros((0, len(self.bands)))
+        out = []
+        for n, (band, (x, base, tried, own)) in enumerate(zip(bands, plans)):
+            p_own = P[own] if own is not None else np.asarray(proba)[n]  # type: ignore[index]
+            k = self.bands.index(band)
+            contrib = p_own[k] - P[base: base + n_feat, k]
+            explanation = []
+            for i in np.argsort(-np.abs(contrib))[:top]:
+                if abs(contrib[i]) < 1e-4:
+                    break
+                explanation.append({"feature": names[i], "value": round(float(x[0, i]), 4),
+                                    "contribution": round(float(contrib[i]), 4)})
+            gains = P[base + n_feat: base + n_feat + len(tried), hi] - p_own[hi]
+            ranked = sorted(zip(tried, gains), key=lambda kv: -kv[1])
+            coaching = [{"behavior": b, "p_high_gain": round(float(g), 4)} for b, g in ranked[:top_coaching] if g > 0.005]
+            out.append((explanation, coaching))
+        return out
 
     # ---- persistence -----------------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:

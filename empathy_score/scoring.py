@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
+import numpy as np
+
 from .aggregates import dimensions, pillars
 from .errors import EmpathyScoreError
 from .detect import Analysis, Evidence, HoldEtiquette, analyze
@@ -75,10 +77,11 @@ def score_analyses(
         return []
     proba = m.predict_proba(analyses)
     reasons = m.predict_reason(analyses)
+    chosen = [m.bands[int(np.argmax(p))] for p in proba]
+    extra = m.explain_and_coach(analyses, chosen, proba) if explain else [((), ())] * len(analyses)
     out = []
-    for a, p, r in zip(analyses, proba, reasons):
+    for a, p, r, band, (explanation, coaching) in zip(analyses, proba, reasons, chosen, extra):
         probs = {b: float(x) for b, x in zip(m.bands, p)}
-        band = max(probs, key=lambda k: probs[k])
         pil = pillars(a)
         out.append(
             ScoreResult(
@@ -93,8 +96,8 @@ def score_analyses(
                 pillars=pil,
                 empathy=a.empathy,
                 holds=a.holds,
-                explanation=tuple(m.explain(a, band)) if explain else (),
-                coaching=tuple(m.coach(a)) if explain else (),
+                explanation=tuple(explanation),
+                coaching=tuple(coaching),
                 lang=a.transcript.lang,
                 warnings=a.transcript.warnings,
                 analysis=a,
