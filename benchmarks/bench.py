@@ -129,19 +129,21 @@ def bench_throughput(texts: list[str], jobs: list[int]) -> dict[str, Any]:
 
 
 def _rss_tree_kb(pid: int) -> int:
-    """Resident memory of a process and its children (Linux /proc)."""
+    """Resident memory of a process and all its descendants (Linux /proc): the CLI, the forkserver and the
+    workers it forks (which are the forkserver's children, not the CLI's)."""
     total = 0
-    pids = [pid]
-    try:
-        for line in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-            pids.append(int(line))
-    except OSError:
-        pass
-    for p in pids:
+    stack, seen = [pid], set()
+    while stack:
+        p = stack.pop()
+        if p in seen:
+            continue
+        seen.add(p)
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
+            for task in Path(f"/proc/{p}/task").iterdir():
+                stack.extend(int(c) for c in (task / "children").read_text().split())
         except OSError:
             continue
     return total
