@@ -724,15 +724,20 @@ class _TrieBuilder:
         return d
 
 
+def _reach(front: dict[int, list[Any]], d: Any, budget: int) -> None:
+    """Put ``d`` in the frontier with at least ``budget`` tokens of gap left."""
+    e = front.get(id(d))
+    if e is None:
+        front[id(d)] = [d, budget]
+    elif e[1] < budget:
+        e[1] = budget
+
+
 def _front(d: _Disp, budget: int = 0) -> dict[int, list[Any]]:
     """A walk frontier holding ``d`` and the gaps it enters for free."""
     front: dict[int, list[Any]] = {id(d): [d, budget]}
     for t, n in d.eps:
-        e = front.get(id(t))
-        if e is None:
-            front[id(t)] = [t, n]
-        elif e[1] < n:
-            e[1] = n
+        _reach(front, t, n)
     return front
 
 
@@ -759,27 +764,15 @@ def _step(front: dict[int, list[Any]], R: Any, S: Any, p: int) -> tuple[list[_No
         if budget:  # skip this token inside a gap
             if d.acc0:
                 skipped.append(d)
-            e = nxt.get(id(d))
-            if e is None:
-                nxt[id(d)] = [d, budget - 1]
-            elif e[1] < budget - 1:
-                e[1] = budget - 1
+            _reach(nxt, d, budget - 1)
             for t, n in d.eps:
-                e = nxt.get(id(t))
-                if e is None:
-                    nxt[id(t)] = [t, n]
-                elif e[1] < n:
-                    e[1] = n
+                _reach(nxt, t, n)
     for x in consumed:
         d = x.nxt
         if d is not None and id(d) not in nxt:
             nxt[id(d)] = [d, 0]
             for t, n in d.eps:
-                e = nxt.get(id(t))
-                if e is None:
-                    nxt[id(t)] = [t, n]
-                elif e[1] < n:
-                    e[1] = n
+                _reach(nxt, t, n)
     return consumed, nxt, skipped
 
 
