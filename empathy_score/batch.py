@@ -264,9 +264,7 @@ def _watch_parent(parent: int, interval: float = 0.5) -> None:
             time.sleep(interval)
             try:
                 os.kill(parent, 0)
-            except ProcessLookupError:
-                os._exit(1)
-            except PermissionError:  # pragma: no cover - pid reused by another user's process
+            except (ProcessLookupError, PermissionError):  # gone, or its pid reused by another user's process
                 os._exit(1)
 
     threading.Thread(target=watch, name="empathy-score-parent-watch", daemon=True).start()

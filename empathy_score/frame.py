@@ -17,6 +17,18 @@ def _require_pandas() -> Any:
     return pd
 
 
+def check_columns(columns: Any, *, text_col: str | None, turns_col: str | None, id_col: str | None,
+                  lang_col: str | None) -> None:
+    """The column arguments of :func:`score_frame` and :func:`~empathy_score.spark.score_spark`: exactly one of
+    ``text_col`` / ``turns_col``, and every named column present."""
+    if (text_col is None) == (turns_col is None):
+        raise ValueError("give exactly one of text_col= or turns_col=")
+    named = (("text_col", text_col), ("turns_col", turns_col), ("id_col", id_col), ("lang_col", lang_col))
+    for name, c in named:
+        if c is not None and c not in columns:
+            raise KeyError(f"{name}={c!r} is not a column of the DataFrame (columns: {list(columns)[:20]})")
+
+
 def score_frame(
     df: Any,
     *,
@@ -41,12 +53,8 @@ def score_frame(
     pd = _require_pandas()
     from .scoring import score_many
 
-    if (text_col is None) == (turns_col is None):
-        raise ValueError("give exactly one of text_col= or turns_col=")
+    check_columns(df.columns, text_col=text_col, turns_col=turns_col, id_col=id_col, lang_col=lang_col)
     col = text_col if text_col is not None else turns_col
-    for name, c in (("text_col" if text_col else "turns_col", col), ("id_col", id_col), ("lang_col", lang_col)):
-        if c is not None and c not in df.columns:
-            raise KeyError(f"{name}={c!r} is not a column of the DataFrame (columns: {list(df.columns)[:20]})")
     ids = df[id_col].astype(str).tolist() if id_col else [str(i) for i in df.index]
     langs = df[lang_col].tolist() if lang_col else [lang] * len(df)
     values = df[col].tolist()

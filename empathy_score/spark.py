@@ -187,13 +187,11 @@ def score_spark(
     schema = spark_schema()
     from pyspark.sql import functions as F
 
-    if (text_col is None) == (turns_col is None):
-        raise ValueError("give exactly one of text_col= or turns_col=")
+    from .frame import check_columns
+
+    check_columns(df.columns, text_col=text_col, turns_col=turns_col, id_col=id_col, lang_col=lang_col)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    missing = [c for c in (text_col, turns_col, id_col, lang_col) if c is not None and c not in df.columns]
-    if missing:
-        raise KeyError(f"{missing} not in the DataFrame's columns ({df.columns[:20]})")
     if id_col is None:
         df = df.withColumn(_ROW_ID, F.monotonically_increasing_id())
         id_col = _ROW_ID
