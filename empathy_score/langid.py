@@ -15,14 +15,14 @@ from typing import Iterable, Mapping
 
 from .lang import available_languages, read_tsv
 
-__all__ = ["detect_language", "turn_language_scores", "DEFAULT_LANG"]
+__all__ = ["detect_language", "language_of_scores", "turn_language_scores", "DEFAULT_LANG"]
 
 DEFAULT_LANG = "en"
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
 # Characters used by one supported language and not the others. A hit is worth this many function words.
 _CHAR_WEIGHT = 2.0
-_SPECIAL_CHARS: Mapping[str, str] = {"fi": "äöå", "es": "ñ¿¡áéíóú"}
+_SPECIAL_RX: Mapping[str, re.Pattern[str]] = {"fi": re.compile("[äöå]"), "es": re.compile("[ñ¿¡áéíóú]")}
 # A turn's language must beat the runner-up by this margin, else it takes the transcript's language.
 MIN_MARGIN = 1.0
 
@@ -45,18 +45,24 @@ def _distinct_words() -> dict[str, frozenset[str]]:
     return {code: frozenset(w for w in ws if counts[w] == 1) for code, ws in vocab.items()}
 
 
+@lru_cache(maxsize=1)
+def _word_language() -> dict[str, str]:
+    """Each distinct word -> the one language that owns it."""
+    return {w: code for code, words in _distinct_words().items() for w in words}
+
+
 def turn_language_scores(text: str) -> dict[str, float]:
     """Evidence for each supported language in ``text`` (higher is stronger)."""
-    distinct = _distinct_words()
+    owner = _word_language().get
     lowered = text.lower()
-    scores = {code: 0.0 for code in distinct}
+    scores = dict.fromkeys(_distinct_words(), 0.0)
     for word in _WORD.findall(lowered):
-        for code, words in distinct.items():
-            if word in words:
-                scores[code] += 1.0
-    for code, chars in _SPECIAL_CHARS.items():
+        code = owner(word)
+        if code is not None:
+            scores[code] += 1.0
+    for code, rx in _SPECIAL_RX.items():
         if code in scores:
-            scores[code] += _CHAR_WEIGHT * sum(lowered.count(c) for c in chars)
+            scores[code] += _CHAR_WEIGHT * len(rx.findall(lowered))
     return scores
 
 
@@ -74,8 +80,13 @@ def best_language(scores: Mapping[str, float], fallback: str) -> str:
 
 def detect_language(texts: Iterable[str], default: str = DEFAULT_LANG) -> str:
     """The main language of a set of texts (a transcript's turns)."""
+    return language_of_scores((turn_language_scores(t) for t in texts), default)
+
+
+def language_of_scores(per_text: Iterable[Mapping[str, float]], default: str = DEFAULT_LANG) -> str:
+    """:func:`detect_language` from the texts' :func:`turn_language_scores`, already computed."""
     total: Counter[str] = Counter()
-    for text in texts:
-        for code, score in turn_language_scores(text).items():
+    for scores in per_text:
+        for code, score in scores.items():
             total[code] += score
     return best_language(total, default) if total else default

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Mapping, Sequence, Union
 
 from ..errors import TranscriptError, excerpt
 from ..lang import available_languages, ensure_language, phrase_regex, read_tsv
-from ..langid import best_language, detect_language, turn_language_scores
+from ..langid import best_language, language_of_scores, turn_language_scores
 from ..transcript import Event, EventKind, Transcript, Turn
 
 __all__ = [
@@ -281,17 +281,21 @@ def build_transcript(
     final_roles, role_notes = _assign_roles(speakers, texts, given, frozenset(after_transfer))
     notes.extend(role_notes)
 
+    scored: list[dict[str, float]] = []  # per raw turn, scored once for the transcript and for the turn
     if lang is not None:
         main_lang = ensure_language(lang)
     else:
-        main_lang = detect_language(t.text for t in turns_raw)
+        scored = [turn_language_scores(t.text) for t in turns_raw]
+        main_lang = language_of_scores(scored)
 
     turns: list[Turn] = []
     events: list[Event] = []
+    k = -1  # index of ``it`` in turns_raw
     for it in raw:
         if isinstance(it, RawEvent):
             events.append(Event(it.kind, len(turns) - 1, it.text, it.duration, it.line))
             continue
+        k += 1
         role = final_roles.get(it.speaker, "unknown")
         if role == "system":
             kind = classify_event(it.text) or "system"
@@ -299,7 +303,7 @@ def build_transcript(
                 Event(kind, len(turns) - 1, f"{it.speaker}: {it.text}", parse_duration(it.text), it.line)
             )
             continue
-        turn_lang = main_lang if lang is not None else best_language(turn_language_scores(it.text), main_lang)
+        turn_lang = main_lang if lang is not None else best_language(scored[k], main_lang)
         turns.append(
             Turn(
                 index=len(turns),

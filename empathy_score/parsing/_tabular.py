@@ -23,11 +23,12 @@ _CSV_LANG = ("lang", "language", "language_code")
 
 # csv.Sniffer's quote-guessing regex is quadratic in the sample: sniff a header prefix only.
 _SNIFF_CHARS = 2048
+_DELIMITERS = ",;\t|"
 
 
 def _sniff_dialect(first: str) -> type[csv.Dialect] | csv.Dialect:
     """The dialect of a header line; raises csv.Error when none is found."""
-    return csv.Sniffer().sniff(first[:_SNIFF_CHARS], delimiters=",;\t|")
+    return csv.Sniffer().sniff(first[:_SNIFF_CHARS], delimiters=_DELIMITERS)
 
 
 def _find(header: list[str], names: tuple[str, ...]) -> int | None:
@@ -40,6 +41,11 @@ def _find(header: list[str], names: tuple[str, ...]) -> int | None:
 
 def looks_like_csv(text: str) -> bool:
     first = text.lstrip("\ufeff").split("\n", 1)[0]
+    # cheap necessary conditions before the sniffer: a delimiter, and a text and a speaker column name
+    low = first.lower()
+    if (not any(d in first for d in _DELIMITERS) or not any(n in low for n in _CSV_TEXT)
+            or not any(n.split("_")[0] in low for n in _CSV_SPEAKER)):
+        return False
     try:
         header = next(csv.reader([first], _sniff_dialect(first)))
     except csv.Error:  # no dialect, or a malformed or oversized header field
