@@ -128,10 +128,12 @@ def bench_throughput(texts: list[str], jobs: list[int]) -> dict[str, Any]:
     return out
 
 
-def _rss_tree_kb(pid: int) -> int:
-    """Resident memory of a process and all its descendants (Linux /proc): the CLI, the forkserver and the
-    workers it forks (which are the forkserver's children, not the CLI's)."""
-    total = 0
+def _memory_tree_kb(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) summed over a process and all its descendants (Linux /proc): the CLI, the forkserver and the
+    workers it forks (which are the forkserver's children, not the CLI's). Summed RSS counts a page shared by
+    several processes (libraries, what workers inherit from the forkserver) once per process; PSS splits it
+    between them, so the PSS sum is the memory the tree really holds."""
+    rss = pss = 0
     stack, seen = [pid], set()
     while stack:
         p = stack.pop()
@@ -141,12 +143,18 @@ def _rss_tree_kb(pid: int) -> int:
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+                    rss += int(line.split()[1])
+            try:
+                for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                    if line.startswith("Pss:"):
+                        pss += int(line.split()[1])
+            except OSError:
+                pass
             for task in Path(f"/proc/{p}/task").iterdir():
                 stack.extend(int(c) for c in (task / "children").read_text().split())
         except OSError:
             continue
-    return total
+    return rss, pss
 
 
 def bench_cli_rss(n: int, jobs: int) -> dict[str, Any]:
@@ -160,11 +168,11 @@ def bench_cli_rss(n: int, jobs: int) -> dict[str, Any]:
                "--no-progress"]
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
-        samples: list[tuple[float, int]] = []
+        samples: list[tuple[float, int, int]] = []
 
         def watch() -> None:
             while proc.poll() is None:
-                samples.append((time.perf_counter() - t0, _rss_tree_kb(proc.pid)))
+                samples.append((time.perf_counter() - t0, *_memory_tree_kb(proc.pid)))
                 time.sleep(0.5)
 
         th = threading.Thread(target=watch, daemon=True)
@@ -173,10 +181,12 @@ def bench_cli_rss(n: int, jobs: int) -> dict[str, Any]:
         th.join()
         dt = time.perf_counter() - t0
         rows = sum(1 for _ in open(out, encoding="utf-8")) if out.exists() else 0
-    peak = max((kb for _, kb in samples), default=0)
-    quarter = [kb for t, kb in samples if t <= dt / 4] or [0]
+    def peak(col: int, until: float = float("inf")) -> float:
+        return round(max((s[col] for s in samples if s[0] <= until), default=0) / 1024, 1)
+
     return {"transcripts": n, "rows_written": rows, "jobs": jobs, "seconds": round(dt, 1),
-            "peak_rss_mb": round(peak / 1024, 1), "peak_rss_mb_first_quarter": round(max(quarter) / 1024, 1),
+            "peak_rss_mb": peak(1), "peak_rss_mb_first_quarter": peak(1, dt / 4),
+            "peak_pss_mb": peak(2), "peak_pss_mb_first_quarter": peak(2, dt / 4),
             "target": "< 400 MB and flat", "stderr_tail": err.strip().splitlines()[-1:] if err else []}
 
 
