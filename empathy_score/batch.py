@@ -247,11 +247,19 @@ def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
+# Imported once by the fork server, so that the workers it forks share these modules' memory instead of
+# each importing spaCy and scikit-learn again.
+_PRELOAD = ["empathy_score.scoring"]
+
+
 def mp_context() -> Any:
     """Worker processes start from a clean interpreter ("forkserver" where available, else "spawn"), so a
     parent holding locks or threads cannot deadlock them."""
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(_PRELOAD)
+        return ctx
+    return multiprocessing.get_context("spawn")
 
 
 def _watch_parent(parent: int, interval: float = 0.5) -> None:
