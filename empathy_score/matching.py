@@ -371,7 +371,8 @@ _FLAG_ATTRS = (
 _LEX_ATTRS = frozenset(_FLAG_ATTRS) | {"LENGTH", "SHAPE", "PREFIX", "SUFFIX"}
 _SENT = -1  # pseudo-slot: the per-token sentence-start column
 _COMPARISONS = {"==": "==", "!=": "!=", ">=": ">=", "<=": "<=", ">": ">", "<": "<"}
-_CACHE_LIMIT = 300_000
+_CACHE_LIMIT = 100_000  # word forms per cache (lexeme rows); cleared when full, so memory stays bounded
+_REGEX_CACHE_LIMIT = 20_000  # strings per REGEX test: there is one cache per regex
 
 
 class _Unsupported(Exception):
@@ -432,7 +433,7 @@ def _regex_tester(rx: str) -> Any:
         v = cache.get(s)
         if v is None:
             v = search(s) is not None
-            if len(cache) > _CACHE_LIMIT:
+            if len(cache) > _REGEX_CACHE_LIMIT:
                 cache.clear()
             cache[s] = v
         return v
@@ -828,8 +829,8 @@ class _Dfa:
 
 
 _DEAD: tuple[Any, tuple[Any, ...]] = (None, ())  # the transition of a walk that ends with nothing found
-_DFA_STATES = 50_000
-_DFA_TRANSITIONS = 50_000
+_DFA_STATES = 20_000
+_DFA_TRANSITIONS = 20_000
 
 
 def _walk_starts(dfa: _Dfa, R: Any, S: Any, p: int, lo: int) -> dict[int, set[int]] | None:

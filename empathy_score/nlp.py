@@ -22,6 +22,7 @@ __all__ = ["get_nlp", "has_lemmas", "LEMMATIZER_FACTORY"]
 LEMMATIZER_FACTORY = "empathy_score_lookup_lemmatizer"
 _LOCK = threading.Lock()
 _CACHE: dict[str, Language] = {}
+_LEMMA_CACHE = 100_000  # surface forms whose lemma is remembered, per pipeline
 
 
 class LowercaseLookupLemmatizer:
@@ -47,7 +48,7 @@ class LowercaseLookupLemmatizer:
                 text = token.text
                 lower = text.lower()
                 lemma = table.get(text) or table.get(lower) or lower
-                if len(cache) < 500_000:
+                if len(cache) < _LEMMA_CACHE:
                     cache[orth] = lemma
             token.lemma_ = lemma
         return doc
@@ -59,7 +60,7 @@ class LowercaseLookupLemmatizer:
             table = self.table
             lower = text.lower()
             lemma = table.get(text) or table.get(lower) or lower
-            if len(self._cache) < 500_000:
+            if len(self._cache) < _LEMMA_CACHE:
                 self._cache[orth] = lemma
         return lemma
 
