@@ -23,10 +23,9 @@ EXPECTED = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="the corpus ships with the repository, not the package")
 
 
-# Known miss of the bundled model, kept visible rather than hidden: the cold-but-fast Spanish call is scored high
-# by a hair (P(high) 0.46 against P(medium) 0.43). strict=True makes this test fail once a model gets it right,
-# so that the marker is removed then.
-KNOWN_MISSES = {"es_transcript_1.txt": "bundled model: P(high) 0.46 > P(medium) 0.43 on the cold but fast Spanish call"}
+# Known misses of the bundled model are kept visible rather than hidden, as strict xfails: a test that then
+# passes fails, so that the marker is removed when a model gets the fixture right.
+KNOWN_MISSES: dict[str, str] = {}  # fixture -> why the bundled model misses it (a strict xfail)
 
 
 @pytest.mark.parametrize("name", [
