@@ -27,6 +27,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 from scipy import sparse
 
+from . import _trees
 from .detect import Analysis
 from .errors import ModelError
 from .features import FEATURE_NAMES, customer_text, to_analysis, transcript_features
@@ -112,6 +113,7 @@ class CsatModel:
         return sparse.hstack([sparse.csr_matrix(Xs), T], format="csr")
 
     def _proba(self, design: Any) -> np.ndarray:
+        _trees.install(self.band_clf)  # same numbers as scikit-learn's tree-by-tree path, ~10x less per call
         with single_threaded():
             p = self.band_clf.predict_proba(design)
         order = [list(self.band_clf.classes_).index(b) for b in self.bands]
@@ -207,6 +209,7 @@ class CsatModel:
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         path = d / MODEL_FILE
+        _trees.uninstall(self.band_clf)  # the file holds scikit-learn's objects only
         joblib.dump(self, path, compress=3)
         card = dict(self.card)
         card.update(
