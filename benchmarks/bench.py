@@ -237,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", default="latency,ratio,throughput,rss,adversarial")
     ap.add_argument("--n", type=int, default=500, help="transcripts for latency and ratio")
-    ap.add_argument("--chats", type=int, default=1000, help="~20-turn chats for throughput")
+    ap.add_argument("--chats", type=int, default=5000,
+                    help="~20-turn chats for throughput (enough that steady state outlasts the workers' start-up)")
     ap.add_argument("--rss-n", type=int, default=20_000, help="transcripts for the CLI memory run")
     ap.add_argument("--jobs", default="1,2")
     args = ap.parse_args(argv)
