@@ -278,13 +278,16 @@ class _Design:
         return sparse.hstack(parts, format="csr")
 
 
+def _fit_input(estimator: Any, X: Any) -> Any:
+    """``X`` as ``estimator`` takes it: gradient boosting takes dense input only."""
+    return X.toarray() if isinstance(estimator, HistGradientBoostingClassifier) and sparse.issparse(X) else X
+
+
 def _fit_predict(cand: Candidate, A: Sequence[Analysis], F: np.ndarray, y: np.ndarray,
                  A2: Sequence[Analysis], F2: np.ndarray, calibrate: bool | str) -> np.ndarray:
     d = _Design(A, F, cand.text, cand.features)
-    X, X2 = d.matrix(A, F), d.matrix(A2, F2)
-    if isinstance(X, np.ndarray) is False and cand.name.startswith("hist"):
-        X, X2 = X.toarray(), X2.toarray()
     clf = cand.make()
+    X, X2 = _fit_input(clf, d.matrix(A, F)), _fit_input(clf, d.matrix(A2, F2))
     if calibrate:
         clf = _calibrated(clf, CALIBRATIONS[0] if calibrate is True else calibrate)
     clf.fit(X, y)
@@ -394,10 +397,9 @@ def train(
     method = min(calibration, key=lambda k: (calibration[k]["ece"], CALIBRATIONS.index(k))) if calibration else CALIBRATIONS[0]
     say(f"chosen {chosen.name} with {method} calibration; fitting the final model")
     design = _Design(A, F, chosen.text, chosen.features)
-    X = design.matrix(A, F)
-    if chosen.name.startswith("hist") and not isinstance(X, np.ndarray):
-        X = X.toarray()
-    band_clf = _calibrated(chosen.make(), method)
+    estimator = chosen.make()
+    X = _fit_input(estimator, design.matrix(A, F))
+    band_clf = _calibrated(estimator, method)
     band_clf.fit(X, y_names)
     reason_clf = _train_reason(X, reasons, A, features if chosen.features else None)
     card: dict[str, Any] = {
