@@ -41,7 +41,7 @@ from spacy.tokens import Doc
 
 from .errors import LanguageError
 from .lang import ensure_language, read_jsonl
-from .nlp import LEMMATIZER_FACTORY, LowercaseLookupLemmatizer, get_nlp
+from .nlp import LEMMATIZER_FACTORY, LowercaseLookupLemmatizer, get_nlp, lemma_lookup_subset, lookup_lemma
 from .taxonomy import BEHAVIORS, NEGATABLE
 
 __all__ = ["Hit", "LanguageMatcher", "get_matcher", "compile_compact", "SIGNAL_LABELS", "NEGATION_WINDOW"]
@@ -1146,6 +1146,26 @@ def _legacy_matcher(vocab: Any, members: list[tuple[str, list[dict[str, Any]], s
     return m
 
 
+def _lemma_values(pending: list[tuple[str, list[dict[str, Any]], str]]) -> set[str] | None:
+    """Every lemma the token patterns compare with, or ``None`` when one tests lemmas otherwise (a regex)."""
+    out: set[str] = set()
+    for _key, variant, _where in pending:
+        for tok in variant:
+            v = tok.get("LEMMA")
+            if v is None:
+                continue
+            if isinstance(v, str):
+                out.add(v)
+            elif isinstance(v, dict) and v and set(v) <= {"IN", "NOT_IN"}:
+                for values in v.values():
+                    if not isinstance(values, list) or not all(isinstance(x, str) for x in values):
+                        return None
+                    out.update(values)
+            else:
+                return None
+    return out
+
+
 class _Validator:
     """spaCy's token-pattern schema check, run once per distinct token spec (the schema checks tokens one by
     one), so invalid pattern files still fail when the language is loaded."""
@@ -1434,6 +1454,7 @@ class LanguageMatcher:
             self.phrases.add(key, docs)
         # the reference skips spaCy's schema check: the same patterns pass it when the default engine builds
         self._reference = _legacy_matcher(vocab, self._pending, validate=False) if engine == "spacy" else None
+        lemma_values = _lemma_values(self._pending)
         self.index = _AnchorIndex(vocab, self._pending if engine == "fast" else [])
         self._pending = []
         self._rows: dict[int, tuple[Any, ...]] = {}  # ORTH -> lexeme row
@@ -1441,8 +1462,8 @@ class LanguageMatcher:
         self._uses_sent = self.index.compiler.uses_sent
         self._pipe_names = tuple(self.nlp.pipe_names)
         lemmatizer = self.nlp.get_pipe(LEMMATIZER_FACTORY) if LEMMATIZER_FACTORY in self.nlp.pipe_names else None
-        self._lemma_for = getattr(lemmatizer, "lemma_for", None)
         sentencizer = self.nlp.get_pipe("sentencizer") if "sentencizer" in self.nlp.pipe_names else None
+        self._sentencizer = sentencizer
         self._punct_chars = frozenset(getattr(sentencizer, "punct_chars", ()) or ())
         # the lexeme rows stand in for the pipeline only when it is the one get_nlp builds
         self._fast = (
@@ -1451,6 +1472,15 @@ class LanguageMatcher:
             and isinstance(sentencizer, Sentencizer)
             and not getattr(sentencizer, "overwrite", False)
         )
+        # Rows need a token's lemma only to compare it with the patterns' lemmas: the part of the table that
+        # decides those comparisons does, without holding the whole table (hundreds of MB for Spanish).
+        table: Any = None
+        if self._fast:
+            if lemma_values is not None:
+                table = lemma_lookup_subset(self.lang, lemma_values)
+            else:
+                table = lemmatizer.table  # type: ignore[union-attr]
+        self._lemma_table: Any = table or {}
 
     def _row(self, orth: int) -> tuple[Any, ...]:
         """The lexeme row of one word form (see ``_R_*``)."""
@@ -1458,7 +1488,7 @@ class LanguageMatcher:
         text = vocab.strings[orth]
         lex = vocab[orth]
         lower_s = lex.lower_
-        lemma_s = self._lemma_for(orth, text)  # type: ignore[misc]
+        lemma_s = lookup_lemma(self._lemma_table, text)  # as the pipeline's lemmatizer looks it up
         lemma = vocab.strings.add(lemma_s)
         gids = self.index.gids_for(lower_s, lemma_s)
         is_punct = 1 if lex.is_punct else 0
@@ -1603,9 +1633,11 @@ class LanguageMatcher:
             annotated = [False]
 
             def annotate() -> None:
+                # the lemmas the rows hold (the same comparisons with pattern lemmas), and sentence starts
                 if not annotated[0]:
-                    for _, proc in nlp.pipeline:
-                        proc(doc)
+                    for tok, r in zip(doc, R):
+                        tok.lemma = r[_R_LEMMA]
+                    self._sentencizer(doc)
                     annotated[0] = True
 
         else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from functools import lru_cache
-from typing import Any
+from typing import Any, Iterable
 
 import spacy
 from spacy.language import Language
@@ -17,10 +17,11 @@ from spacy.tokens import Doc
 
 from .lang import ensure_language
 
-__all__ = ["get_nlp", "has_lemmas", "LEMMATIZER_FACTORY"]
+__all__ = ["get_nlp", "has_lemmas", "lemma_lookup_subset", "lookup_lemma", "LEMMATIZER_FACTORY"]
 
 LEMMATIZER_FACTORY = "empathy_score_lookup_lemmatizer"
 _LOCK = threading.Lock()
+_TABLE_LOCK = threading.Lock()
 _CACHE: dict[str, Language] = {}
 _LEMMA_CACHE = 100_000  # surface forms whose lemma is remembered, per pipeline
 
@@ -31,12 +32,26 @@ class LowercaseLookupLemmatizer:
     Without a table (Finnish) the lemma is the lowercase form, so lemma patterns degrade to form patterns.
 
     spaCy's own lookup mode looks up the text as written, which misses sentence-initial words; transcripts are
-    full of them. Results are cached per surface form.
+    full of them. Results are cached per surface form. The table (~150 MB for Spanish) is loaded on the first
+    call, not when the pipeline is built: scoring tokenizes only and never needs it.
     """
 
-    def __init__(self, table: Any) -> None:
-        self.table = table
+    def __init__(self, table: Any = None, *, lang: str | None = None) -> None:
+        if table is None and lang is None:
+            raise ValueError("give a lemma table or the language to load one for")
+        self._table = table
+        self._lang = lang
         self._cache: dict[int, str] = {}
+
+    @property
+    def table(self) -> Any:
+        table = self._table
+        if table is None:
+            with _TABLE_LOCK:
+                if self._table is None:
+                    self._table = _lemma_table(self._lang) or {}  # type: ignore[arg-type]
+            table = self._table
+        return table
 
     def __call__(self, doc: Doc) -> Doc:
         cache = self._cache
@@ -45,48 +60,78 @@ class LowercaseLookupLemmatizer:
             orth = token.orth
             lemma = cache.get(orth)
             if lemma is None:
-                text = token.text
-                lower = text.lower()
-                lemma = table.get(text) or table.get(lower) or lower
+                lemma = lookup_lemma(table, token.text)
                 if len(cache) < _LEMMA_CACHE:
                     cache[orth] = lemma
             token.lemma_ = lemma
         return doc
 
-    def lemma_for(self, orth: int, text: str) -> str:
-        """The lemma ``__call__`` gives a token with this ORTH id and text (same cache)."""
-        lemma = self._cache.get(orth)
-        if lemma is None:
-            table = self.table
-            lower = text.lower()
-            lemma = table.get(text) or table.get(lower) or lower
-            if len(self._cache) < _LEMMA_CACHE:
-                self._cache[orth] = lemma
-        return lemma
+
+def lookup_lemma(table: Any, text: str) -> str:
+    """The lemma of ``text`` in ``table`` (a mapping), trying the lowercase form too, else the lowercase form."""
+    lower = text.lower()
+    return table.get(text) or table.get(lower) or lower
+
+
+def _lemma_data(lang: str) -> dict[str, str] | None:
+    """The raw form -> lemma table of spacy-lookups-data for ``lang`` (strings, not cached), or ``None``."""
+    try:
+        from spacy.util import load_language_data, registry
+
+        if lang not in registry.lookups:
+            return None
+        tables = registry.lookups.get(lang)
+        if "lemma_lookup" not in tables:
+            return None
+        return dict(load_language_data(tables["lemma_lookup"]))
+    except (ImportError, OSError, ValueError):
+        return None
 
 
 @lru_cache(maxsize=None)
 def _lemma_table(lang: str) -> Any:
-    try:
-        from spacy.lookups import load_lookups
-
-        lookups = load_lookups(lang, ["lemma_lookup"], strict=True)
-    except (ValueError, ImportError, OSError):
+    data = _lemma_data(lang)
+    if data is None:
         return None
-    return lookups.get_table("lemma_lookup")
+    from spacy.lookups import Table
+
+    return Table.from_dict(data, name="lemma_lookup")
+
+
+def lemma_lookup_subset(lang: str, lemmas: Iterable[str]) -> dict[str, str] | None:
+    """The part of ``lang``'s lemma table that decides whether a token's lemma is one of ``lemmas``.
+
+    Looking a token up here as the lemmatizer does (the text, then its lowercase, else the lowercase itself)
+    gives a lemma in ``lemmas`` exactly when the full table would, and then the same one: an entry is kept when
+    its lemma is wanted, when its key's lowercase is (so the fallback cannot invent a match), or when the entry
+    of its key's lowercase is kept (so a cased entry still wins over it). Lemma patterns need nothing more,
+    and the subset is a few thousand entries where the table has hundreds of thousands. ``None`` without a
+    table.
+    """
+    want = frozenset(lemmas)
+    if not want:
+        return {} if has_lemmas(lang) else None
+    data = _lemma_data(ensure_language(lang))
+    if data is None:
+        return None
+    keep = {k: v for k, v in data.items() if v in want or k.lower() in want}
+    for k, v in data.items():
+        if k not in keep and k != k.lower() and k.lower() in keep:
+            keep[k] = v
+    return keep
 
 
 @Language.factory(LEMMATIZER_FACTORY, default_config={})
 def _make_lemmatizer(nlp: Language, name: str) -> LowercaseLookupLemmatizer:
-    table = _lemma_table(nlp.lang)
-    if table is None:
-        table = {}
-    return LowercaseLookupLemmatizer(table)
+    return LowercaseLookupLemmatizer(lang=nlp.lang)
 
 
 def has_lemmas(lang: str) -> bool:
-    """Whether spacy-lookups-data has a lemma table for ``lang``."""
-    return _lemma_table(ensure_language(lang)) is not None
+    """Whether spacy-lookups-data has a lemma table for ``lang`` (without loading it)."""
+    from spacy.util import registry
+
+    code = ensure_language(lang)
+    return code in registry.lookups and "lemma_lookup" in registry.lookups.get(code)
 
 
 def get_nlp(lang: str) -> Language:

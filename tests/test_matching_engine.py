@@ -83,3 +83,71 @@ def test_compact_groups_nest():
 def test_compact_rejects_malformed_groups(bad):
     with pytest.raises(ValueError):
         compile_compact(bad, get_nlp("en"))
+
+
+def _full_lemma(table, text):
+    from empathy_score.nlp import lookup_lemma
+
+    return lookup_lemma(table, text)
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_lemma_subset_decides_pattern_lemmas_like_the_full_table(lang):
+    from empathy_score.matching import _lemma_values
+    from empathy_score.nlp import _lemma_data, lemma_lookup_subset
+
+    full = _lemma_data(lang)
+    assert full
+    matcher = get_matcher(lang)
+    want = set(_lemma_values([("k", compile_compact(r["match"], matcher.nlp)[0], "") for r in
+                              [{"match": "~be"}, {"match": "~go"}, {"match": "~sentir"}]]) or ())
+    # hard cases: a wanted lemma that is also a form with another lemma, and a form whose cased entry differs
+    forms = [k for k, v in full.items() if k != v and k.isalpha()][:3]
+    want |= set(forms)
+    cased = [k for k in full if k != k.lower() and k.lower() in full and full[k] != full[k.lower()]][:3]
+    want |= {full[k.lower()] for k in cased}
+    subset = lemma_lookup_subset(lang, want)
+    assert subset is not None and 0 < len(subset) < len(full) // 10
+    texts = list(full) + [k.capitalize() for k in list(full)[::7]] + [k.upper() for k in list(full)[::11]]
+    texts += ["zzqx", "Zzqx", *forms, *(f.capitalize() for f in forms), *cased]
+    for text in texts:
+        a, b = _full_lemma(full, text), _full_lemma(subset, text)
+        assert (a in want) == (b in want), text
+        if a in want:
+            assert a == b, text
+
+
+def test_lemma_subset_of_no_lemmas_is_empty_and_languages_without_table_have_none():
+    from empathy_score.nlp import lemma_lookup_subset
+
+    assert lemma_lookup_subset("es", []) == {}
+    assert lemma_lookup_subset("fi", ["olla"]) is None
+
+
+def test_pipeline_lemmatizer_loads_its_table_on_first_use():
+    import spacy
+
+    from empathy_score.nlp import LEMMATIZER_FACTORY
+
+    nlp = spacy.blank("es")
+    lemmatizer = nlp.add_pipe(LEMMATIZER_FACTORY)
+    assert lemmatizer._table is None  # building a pipeline (as scoring does) costs no table
+    doc = nlp("Siento mucho la espera")
+    assert doc[0].lemma_ == "sentir"
+    assert lemmatizer._table is not None
+
+
+def test_lemma_subset_keeps_cased_entries_that_override_a_wanted_lowercase(monkeypatch):
+    import empathy_score.nlp as nlp_module
+
+    # the real tables have no such pair; a user's table may: "Saw" (a tool, as written) against "saw" -> "see"
+    full = {"Saw": "Saw", "saw": "see", "seen": "see", "better": "good", "Lead": "Lead", "lead": "lead"}
+    monkeypatch.setattr(nlp_module, "_lemma_data", lambda lang: dict(full))
+    monkeypatch.setattr(nlp_module, "has_lemmas", lambda lang: True)
+    want = {"see", "better", "lead"}
+    subset = nlp_module.lemma_lookup_subset("en", want)
+    for text in [*full, "SAW", "Seen", "BETTER", "Better", "LEAD", "other"]:
+        a, b = _full_lemma(full, text), _full_lemma(subset, text)
+        assert (a in want) == (b in want), text
+        if a in want:
+            assert a == b, text
