@@ -466,7 +466,7 @@ class _SpecCompiler:
         self.vocab = vocab
         self.strings = vocab.strings
         self.extra: dict[str, int] = {}  # lexeme attribute -> row slot
-        self._preds: dict[Any, _Pred] = {}
+        self._preds: dict[Any, tuple[Any, _Pred]] = {}
         self._regexes: dict[str, Any] = {}
         self.uses_sent = False
 
@@ -483,13 +483,22 @@ class _SpecCompiler:
         raise _Unsupported
 
     def pred(self, tok: dict[str, Any]) -> tuple[Any, _Pred]:
-        """(identity key, predicate) of one token spec, its operator left out."""
-        key = _freeze({k: v for k, v in tok.items() if not (isinstance(k, str) and k.upper() == "OP")})
-        p = self._preds.get(key)
-        if p is None:
-            p = self._preds[key] = self._compile(tok)
+        """(identity key, predicate) of one token spec, its operator left out. Equal specs get the same key
+        object, so the tries built from tens of thousands of patterns hold each key once."""
+        if len(tok) == 1:
+            ((k, v),) = tok.items()
+            # the common spec, one attribute with a string ({"LOWER": "sorry"}): its frozen form, directly
+            key = ("{}", (k, v)) if type(k) is str and type(v) is str and k.upper() != "OP" else None
+        else:
+            key = None
+        if key is None:
+            key = _freeze({k: v for k, v in tok.items() if not (isinstance(k, str) and k.upper() == "OP")})
+        e = self._preds.get(key)
+        if e is None:
+            p = self._compile(tok)
+            e = self._preds[key] = (key, p)
             self.uses_sent = self.uses_sent or p.uses_sent
-        return key, p
+        return e
 
     def _compile(self, tok: dict[str, Any]) -> _Pred:
         if not isinstance(tok, dict):
@@ -585,6 +594,7 @@ class _SpecCompiler:
         return specs, starts
 
 
+_LEAF: dict[Any, Any] = {}  # the children of every trie leaf (never written to)
 _GAP = 4  # trie-only: a run of optional wildcards ("..N", {"OP": "*"}) as one node with a skip budget
 _INF = 1 << 30
 
@@ -592,16 +602,18 @@ _INF = 1 << 30
 class _Node:
     """A trie node: one expanded spec (or a gap); ``ends`` are the patterns whose spec sequence ends here."""
 
-    __slots__ = ("quant", "pred", "budget", "children", "ends", "nxt", "acc", "target")
+    __slots__ = ("quant", "pred", "budget", "children", "ends", "nxt", "acc", "target", "trie")
 
-    def __init__(self, quant: int, pred: _Pred | None, budget: int = 0) -> None:
+    def __init__(self, quant: int, pred: _Pred | None, budget: int = 0, trie: int = 0) -> None:
         self.quant = quant
         self.pred = pred
         self.budget = budget
-        self.children: dict[Any, _Node] = {}
-        self.ends: list[int] = []
+        self.trie = trie
+        self.children: dict[Any, _Node] = _LEAF  # replaced by a node's own dict at its first child
+        self.ends: tuple[Any, ...] = ()
         self.nxt: _Disp | None = None  # where the walk goes after this node consumed a token
-        self.acc: tuple[int, ...] = ()  # patterns complete right after this node consumed a token
+        # patterns complete right after this node consumed a token; None until the builder resolves the node
+        self.acc: tuple[int, ...] | None = None
         self.target: _Disp | None = None  # for a gap: the nodes after it
 
 
@@ -655,46 +667,56 @@ def _gapped(specs: list[tuple[int, Any, _Pred]]) -> list[tuple[int, Any, _Pred |
 
 
 class _TrieBuilder:
-    """Builds tries of spec sequences and compiles them to dispatch tables (shared between tries)."""
+    """Builds tries of spec sequences and compiles them to dispatch tables (shared within a trie).
+
+    Only a trie's root table is compiled when it is built; a node's table (where a walk goes after the node
+    consumed a token) is compiled the first time a walk gets there (:meth:`resolve`). Real text reaches a
+    small part of a trie of tens of thousands of patterns, so this saves most of the build time and memory.
+    """
 
     def __init__(self) -> None:
         self.memo: dict[Any, _Disp] = {}
         self.keep: list[_Node] = []  # nodes stay alive while ids key the memo
         self.trie = 0  # tables are shared within a trie only
+        self._shared: dict[Any, Any] = {}
+
+    def shared(self, t: Any) -> Any:
+        """One object for equal tuples (tens of thousands of patterns repeat few shapes)."""
+        return self._shared.setdefault(t, t)
 
     def build(self, seqs: list[tuple[int, list[tuple[int, Any, _Pred]]]]) -> _Disp:
         """Trie of the sequences ``(pattern index, specs)``; returns the root's dispatch table."""
         self.trie += 1
-        root = _Node(_ONE, None)
+        trie = self.trie
+        root = _Node(_ONE, None, 0, trie)
+        edges: dict[tuple[int, Any], tuple[int, Any]] = {}
         for j, specs in seqs:
             node = root
             for quant, key, pred in _gapped(specs):
-                k = (quant, key)
+                k = edges.setdefault((quant, key), (quant, key))  # one key object per distinct edge
                 child = node.children.get(k)
                 if child is None:
-                    child = node.children[k] = _Node(quant, pred, key[1] if quant == _GAP else 0)
+                    if node.children is _LEAF:
+                        node.children = {}
+                    child = node.children[k] = _Node(quant, pred, key[1] if quant == _GAP else 0, trie)
                     self.keep.append(child)
                 node = child
-            node.ends.append(j)
-        first = self.disp(list(root.children.values()), list(root.ends))
-        stack = list(root.children.values())
-        while stack:
-            x = stack.pop()
-            stack.extend(x.children.values())
-            if x.quant == _GAP:
-                continue
-            seeds = list(x.children.values()) + ([x] if x.quant == _ZERO_PLUS else [])
-            d = self.disp(seeds, [])
-            x.acc = tuple(dict.fromkeys(x.ends + list(d.acc0)))
-            x.nxt = d if d.live else None
-        return first
+            node.ends += (j,)
+        return self.disp(list(root.children.values()), list(root.ends), trie)
+
+    def resolve(self, x: _Node) -> None:
+        """Compile where a walk goes after ``x`` consumed a token (``x.nxt``) and what completes (``x.acc``)."""
+        seeds = list(x.children.values()) + ([x] if x.quant == _ZERO_PLUS else [])
+        d = self.disp(seeds, [], x.trie)
+        x.nxt = d if d.live else None
+        x.acc = tuple(dict.fromkeys(x.ends + d.acc0))
 
     def gap_target(self, g: _Node) -> _Disp:
         if g.target is None:
-            g.target = self.disp(list(g.children.values()), list(g.ends))
+            g.target = self.disp(list(g.children.values()), list(g.ends), g.trie)
         return g.target
 
-    def disp(self, seeds: list[_Node], acc0: list[int]) -> _Disp:
+    def disp(self, seeds: list[_Node], acc0: list[int], trie: int) -> _Disp:
         """Dispatch table of the nodes reachable from ``seeds`` by skipping optional specs."""
         seen: dict[int, _Node] = {}
         acc = list(acc0)
@@ -717,7 +739,7 @@ class _TrieBuilder:
                 acc.extend(x.ends)
                 stack.extend(x.children.values())
         acc_t = tuple(dict.fromkeys(acc))
-        mkey = (self.trie, frozenset(seen))
+        mkey = (trie, frozenset(seen))
         d = self.memo.get(mkey)
         if d is None or d.acc0 != acc_t:
             d = _Disp(nodes, acc_t, tuple(eps))
@@ -742,8 +764,10 @@ def _front(d: _Disp, budget: int = 0) -> dict[int, list[Any]]:
     return front
 
 
-def _step(front: dict[int, list[Any]], R: Any, S: Any, p: int) -> tuple[list[_Node], dict[int, list[Any]], list[Any]]:
-    """One token of a walk: (nodes that consumed token ``p``, next frontier, gap tables that skipped it).
+def _step(front: dict[int, list[Any]], R: Any, S: Any, p: int,
+          builder: _TrieBuilder) -> tuple[list[_Node], dict[int, list[Any]], list[Any]]:
+    """One token of a walk: (nodes that consumed token ``p``, each resolved, next frontier, gap tables that
+    skipped it).
 
     The frontier maps each dispatch table to the largest skip budget it is reached with (a larger budget can
     do all that a smaller one can)."""
@@ -769,6 +793,8 @@ def _step(front: dict[int, list[Any]], R: Any, S: Any, p: int) -> tuple[list[_No
             for t, n in d.eps:
                 _reach(nxt, t, n)
     for x in consumed:
+        if x.acc is None:
+            builder.resolve(x)
         d = x.nxt
         if d is not None and id(d) not in nxt:
             nxt[id(d)] = [d, 0]
@@ -794,10 +820,11 @@ class _Dfa:
     transition gives the next state and the trie's end tags completed by consuming the token. ``reach``: the
     most tokens a walk can consume."""
 
-    __slots__ = ("root", "start", "states", "reach")
+    __slots__ = ("root", "start", "states", "reach", "builder")
 
-    def __init__(self, root: _Disp, reach: int | None = None) -> None:
+    def __init__(self, root: _Disp, builder: _TrieBuilder, reach: int | None = None) -> None:
         self.root = root
+        self.builder = builder
         self.reach = reach
         self.states: dict[Any, _DState] = {}
         self.start = self._intern(_front(root))
@@ -814,7 +841,7 @@ class _Dfa:
         return st
 
     def step(self, st: _DState, key: Any, R: Any, S: Any, p: int) -> tuple[_DState | None, tuple[Any, ...]]:
-        consumed, front, skipped = _step(st.front, R, S, p)
+        consumed, front, skipped = _step(st.front, R, S, p, self.builder)
         acc: list[Any] = []
         for x in consumed:
             acc.extend(x.acc)
@@ -955,8 +982,9 @@ class _FastGroup:
         self.before = before
         self.after = after
         self.keys = tuple(kh for kh, _, _ in compiled)
-        self.quants = tuple(tuple(q for q, _, _ in specs) for _, specs, _ in compiled)
-        self.tests = tuple(tuple(p.test for _, _, p in specs) for _, specs, _ in compiled)
+        same = builder.shared
+        self.quants = tuple(same(tuple(q for q, _, _ in specs)) for _, specs, _ in compiled)
+        self.tests = tuple(same(tuple(p.test for _, _, p in specs)) for _, specs, _ in compiled)
         # length of each pattern made of single tokens only (its one match needs no replay), else 0
         self.fixed = tuple(len(q) if all(x in (_ONE, _ZERO) for x in q) else 0 for q in self.quants)
         # bounded: no spec repeats without bound, so every match lies in its anchor token's window
@@ -969,9 +997,9 @@ class _FastGroup:
         if self.bounded:
             self.specs = [specs for _, specs, _ in compiled]  # taken by the index's trie
             return
-        self.fwd = _Dfa(builder.build([(j, specs[a:]) for j, (_, specs, a) in enumerate(compiled)]))
+        self.fwd = _Dfa(builder.build([(j, specs[a:]) for j, (_, specs, a) in enumerate(compiled)]), builder)
         back = builder.build([(j, specs[:a][::-1]) for j, (_, specs, a) in enumerate(compiled)])
-        self.back = _Dfa(back) if back.live else None
+        self.back = _Dfa(back, builder) if back.live else None
         self.at_anchor = frozenset(back.acc0)  # patterns that may start at the anchor itself
         self.prefixed = frozenset(j for j, (_, specs, a) in enumerate(compiled) if a > 0)
 
@@ -1258,7 +1286,7 @@ class _AnchorIndex:
             if fast is not None and fast.specs is not None:
                 seqs.extend(((gid, j), specs) for j, specs in enumerate(fast.specs))
                 fast.specs = None
-        self.dfa = _Dfa(builder.build(seqs), max(len(sp) for _, sp in seqs)) if seqs else None
+        self.dfa = _Dfa(builder.build(seqs), builder, max(len(sp) for _, sp in seqs)) if seqs else None
 
     def _compile(self, members: list[tuple[str, list[dict[str, Any]], str, int, int, int]], sig: Any, strings: Any,
                  validator: _Validator, builder: _TrieBuilder) -> _FastGroup | None:
