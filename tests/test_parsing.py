@@ -273,3 +273,26 @@ def test_error_messages_truncate_transcript_text() -> None:
     out = list(read_transcripts(data, format="jsonl", errors="yield"))
     msg = str(out[1])
     assert "hunter2" not in msg and len(msg) < 200
+
+
+def test_the_speaker_who_greets_the_other_by_an_unannounced_name_is_the_agent() -> None:
+    # the customer opens, with no phrase that says who is who; the agent knows the customer's name
+    text = (
+        "Noor: quick q, does the export include archived projects?\n"
+        "Dario: Hi Noor! Not by default: tick 'include archived' at the bottom of the export dialog.\n"
+        "Noor: found it, cheers\n"
+    )
+    t = parse_transcript(text, lang="en")
+    assert {tu.speaker: tu.role for tu in t.turns} == {"Noor": "customer", "Dario": "agent"}
+
+
+def test_a_name_the_other_speaker_gave_first_is_no_evidence() -> None:
+    # the agent introduces herself; the customer then uses her name: that says nothing about roles
+    text = (
+        "Ilse: Good morning, Ilse speaking, how can I help you today?\n"
+        "Marten: Morning Ilse, my meter reading was rejected online\n"
+        "Ilse: Let me check that for you, could you give me the meter number?\n"
+        "Marten: 4471-22\n"
+    )
+    t = parse_transcript(text, lang="en")
+    assert {tu.speaker: tu.role for tu in t.turns} == {"Ilse": "agent", "Marten": "customer"}

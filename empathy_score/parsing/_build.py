@@ -171,6 +171,37 @@ def _agentness(texts: Sequence[str]) -> float:
 
 
 FIRST_TURN_EXTRA = 2
+# Weight of greeting someone by a name they have not said themselves: the agent reads the customer's name
+# from the system ("Hi Noah!"), the customer learns the agent's only when told.
+NAME_CUE = 1.0
+_NAME = re.compile(r"[^\W\d_][^\W\d_]+")
+
+
+def _addresses_unannounced(order: Sequence[tuple[str, str]], candidates: Sequence[str]) -> set[str]:
+    """Candidates who, in their first two turns, call another candidate by a name (the first word of that
+    speaker's label) that speaker has not yet written themselves."""
+    names: dict[str, str] = {}
+    for s in candidates:
+        m = _NAME.match(s.strip())
+        if m and m.group()[0].isupper() and len(m.group()) >= 3:
+            names[s] = m.group()
+    if len(names) < 2:
+        return set()
+    pattern = {s: re.compile(r"(?<!\w)" + re.escape(n) + r"(?!\w)") for s, n in names.items()}
+    announced: set[str] = set()
+    turns_seen: dict[str, int] = {}
+    out: set[str] = set()
+    for speaker, text in order:
+        if speaker not in names:
+            continue
+        if pattern[speaker].search(text):
+            announced.add(speaker)
+        turns_seen[speaker] = turns_seen.get(speaker, 0) + 1
+        if turns_seen[speaker] > 2:
+            continue
+        if any(o != speaker and o not in announced and rx.search(text) for o, rx in pattern.items()):
+            out.add(speaker)
+    return out
 
 
 def _assign_roles(
@@ -178,10 +209,12 @@ def _assign_roles(
     texts_by_speaker: Mapping[str, list[str]],
     given: dict[str, str],
     after_transfer: frozenset[str] = frozenset(),
+    order: Sequence[tuple[str, str]] = (),
 ) -> tuple[dict[str, str], list[str]]:
     """Complete ``given`` (speaker -> role) by inference; returns roles and notes on what was guessed.
 
-    A speaker who first speaks right after a transfer is the agent taking the call.
+    A speaker who first speaks right after a transfer is the agent taking the call. ``order``: the turns as
+    (speaker, text) in speaking order, for the name cue (:data:`NAME_CUE`).
     """
     roles = dict(given)
     # checked once (the loop only adds agents): per speaker it was quadratic in the number of speakers
@@ -199,6 +232,8 @@ def _assign_roles(
         s: _agentness(texts_by_speaker.get(s, []) + texts_by_speaker.get(s, [])[:1] * FIRST_TURN_EXTRA)
         for s in unknown
     }
+    for s in _addresses_unannounced(order, unknown):
+        scores[s] += NAME_CUE
     if len(unknown) == 1 and len(known) == 1:
         (s,) = unknown
         roles[s] = "customer" if "agent" in known else "agent"
@@ -278,7 +313,8 @@ def build_transcript(
             after_transfer.add(it.speaker)
         seen.add(it.speaker)
         prev_transfer = False
-    final_roles, role_notes = _assign_roles(speakers, texts, given, frozenset(after_transfer))
+    final_roles, role_notes = _assign_roles(speakers, texts, given, frozenset(after_transfer),
+                                            [(t.speaker, t.text) for t in turns_raw])
     notes.extend(role_notes)
 
     scored: list[dict[str, float]] = []  # per raw turn, scored once for the transcript and for the turn
