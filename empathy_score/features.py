@@ -9,11 +9,16 @@ behaviours relative to the need for them:
 - behaviours: presence of each agent behaviour and customer cue;
 - need: empathy needed-and-given versus needed-and-missing, emotion addressed, apology with or without cause;
 - holds and structure: hold etiquette, unexplained and long holds, transfers, turn counts, talk share.
+- context: how the customer closes (sentiment of the last turns before squashing, praise or resignation from
+  ``lang/<code>/closing.tsv``, exclamations, emoji), and the human dimension given the outcome (warmth and
+  coldness crossed with resolution: the outcome sets the floor, the human dimension decides average or top).
 """
 
 from __future__ import annotations
 
 import math
+import re
+from functools import lru_cache
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -21,6 +26,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from .aggregates import hold_score
 from .detect import Analysis, analyze
+from .lang import available_languages, phrase_regex, read_tsv
 from .taxonomy import AGENT_BEHAVIORS, CONTACT_REASONS, CUSTOMER_CUES
 from .transcript import Transcript
 
@@ -66,6 +72,35 @@ _HOLDS = (
     "hold_seconds_log",
     "holds_over_3_min",
 )
+# Outcome in the customer's own closing turns, situation, and the human dimension given the outcome
+# (LABELING.md: the business outcome sets the floor, the human dimension decides between average and top).
+_CONTEXT = (
+    "calm_start",
+    "outcome",
+    "sentiment_prelast",
+    "sentiment_last3_min",
+    "sentiment_late_mean",
+    "negative_late_share",
+    "valence_last_raw",
+    "valence_end_raw",
+    "valence_prelast_raw",
+    "habit_thanks",
+    "closing_praise",
+    "closing_resigned",
+    "cust_end_exclaim",
+    "cust_last_question",
+    "cust_end_pos_emoji",
+    "cust_neg_emoji_any",
+    "warmth_kinds",
+    "coldness",
+    "quality",
+    "resolved_x_quality",
+    "resolved_x_cold",
+    "unresolved_x_quality",
+    "calm_x_resolved",
+    "needed_given_x_resolved",
+    "needed_missing_x_resolved",
+)
 _STRUCTURE = (
     "turns_log",
     "agent_talk_share",
@@ -79,6 +114,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     + _OUTCOME
     + _NEED
     + _HOLDS
+    + _CONTEXT
     + _STRUCTURE
     + tuple(f"reason_{r}" for r in CONTACT_REASONS)
 )
@@ -99,6 +135,78 @@ def to_analysis(item: Any, lang: str | None = None) -> Analysis:
 
         item = parse_transcript(item, lang=lang)
     return analyze(item)
+
+
+# agent behaviours that make up the human dimension (LABELING.md, step 2), and the ones that pull it down
+_WARM = ("acknowledgement", "empathy", "ownership", "follow_up_offer", "expectation_setting", "personalization",
+         "gratitude", "goodwill_gesture", "warm_transfer", "resolution_check")
+_COLD = ("blame_shifting", "blaming_customer", "effort_push", "dismissal")
+_POS_EMOJI = re.compile("[\U0001F44D\U0001F44C\U0001F64F\U0001F60A\U0001F642\U0001F603\U0001F604\U0001F601\u263A"
+                        "\u2764\U0001F389\U0001F64C\U0001F60D\U0001F917]|:-?\\)|:D")
+_NEG_EMOJI = re.compile("[\U0001F621\U0001F620\U0001F624\U0001F612\U0001F644\U0001F611\U0001F610\U0001F61E\U0001F622"
+                        "\U0001F62D\U0001F92C\U0001F44E]|:-?\\(")
+
+
+@lru_cache(maxsize=None)
+def _closing_regex(lang: str, kind: str) -> re.Pattern[str] | None:
+    """Phrases of ``kind`` (praise / resigned) in ``lang/<lang>/closing.tsv``, as one regex; None if none."""
+    code = (lang or "").split("-")[0].lower()
+    if code not in available_languages():
+        return None
+    phrases = [p for k, p in read_tsv(code, "closing.tsv") if k == kind]
+    return phrase_regex(phrases) if phrases else None
+
+
+def _raw_valence(v: float) -> float:
+    """A turn's summed valence before the tanh squashing of ``detect`` (gratitude plus praise no longer saturates)."""
+    v = max(min(v, 0.999), -0.999)
+    return 3.0 * math.atanh(v)
+
+
+def _context_features(a: Analysis, f: dict[str, float], frustrated: bool, resolved: bool, unresolved: bool) -> None:
+    t = a.transcript
+    s = a.signals
+    counts = a.counts()
+    cust = [x for x in t.turns if x.role == "customer"]
+    sv = [a.turn_sentiment[x.index] for x in cust if a.turn_sentiment[x.index] is not None]
+    calm = not frustrated and s.get("sentiment_start", 0.0) >= 0 and not s.get("customer_urgency_start")
+    fixed = 1.0 if resolved and not unresolved else 0.0
+    f["calm_start"] = 1.0 if calm else 0.0
+    f["outcome"] = fixed - (1.0 if unresolved else 0.0)
+    f["sentiment_prelast"] = sv[-2] if len(sv) >= 2 else (sv[0] if sv else 0.0)
+    f["sentiment_last3_min"] = min(sv[-3:]) if sv else 0.0
+    late = sv[len(sv) // 2:]
+    f["sentiment_late_mean"] = sum(late) / len(late) if late else 0.0
+    f["negative_late_share"] = sum(v < -0.2 for v in late) / len(late) if late else 0.0
+    f["valence_last_raw"] = _raw_valence(sv[-1]) if sv else 0.0
+    f["valence_end_raw"] = sum(_raw_valence(v) for v in sv[-2:])
+    f["valence_prelast_raw"] = _raw_valence(sv[-2]) if len(sv) >= 2 else 0.0
+    f["habit_thanks"] = 1.0 if s.get("customer_gratitude_end") and f["sentiment_prelast"] <= 0.0 else 0.0
+    praise = resigned = 0
+    for x in cust[-2:]:
+        lang = x.lang or t.lang
+        rp, rr = _closing_regex(lang, "praise"), _closing_regex(lang, "resigned")
+        praise += len(rp.findall(x.text)) if rp else 0
+        resigned += len(rr.findall(x.text)) if rr else 0
+    f["closing_praise"] = math.log1p(praise)
+    f["closing_resigned"] = math.log1p(resigned)
+    last2 = "\n".join(x.text for x in cust[-2:])
+    f["cust_end_exclaim"] = math.log1p(last2.count("!"))
+    f["cust_last_question"] = 1.0 if cust and "?" in cust[-1].text else 0.0
+    f["cust_end_pos_emoji"] = 1.0 if _POS_EMOJI.search(last2) else 0.0
+    f["cust_neg_emoji_any"] = 1.0 if any(_NEG_EMOJI.search(x.text) for x in cust) else 0.0
+    warmth = float(sum(1 for b in _WARM if counts[b]))
+    cold = float(sum(1 for b in _COLD if counts[b]) + sum(h.unexplained for h in a.holds)
+                 + (a.empathy == "needed_and_missing"))
+    f["warmth_kinds"] = warmth
+    f["coldness"] = cold
+    f["quality"] = warmth - 2.0 * cold
+    f["resolved_x_quality"] = fixed * f["quality"]
+    f["resolved_x_cold"] = fixed * cold
+    f["unresolved_x_quality"] = (0.0 if fixed else 1.0) * f["quality"]
+    f["calm_x_resolved"] = f["calm_start"] * fixed
+    f["needed_given_x_resolved"] = fixed if a.empathy == "needed_and_given" else 0.0
+    f["needed_missing_x_resolved"] = fixed if a.empathy == "needed_and_missing" else 0.0
 
 
 def transcript_features(a: Analysis) -> dict[str, float]:
@@ -130,6 +238,7 @@ def transcript_features(a: Analysis) -> dict[str, float]:
     )
     f["frustrated_and_unresolved"] = 1.0 if frustrated and unresolved else 0.0
     f["frustrated_and_resolved"] = 1.0 if frustrated and resolved and not unresolved else 0.0
+    _context_features(a, f, frustrated, resolved, unresolved)
     holds = a.holds
     f["holds"] = float(len(holds))
     f["holds_unexplained"] = float(sum(h.unexplained for h in holds))

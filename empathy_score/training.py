@@ -227,12 +227,13 @@ def _hgb(**params: Any) -> Callable[[], Any]:
 # Calibration setups tried by cross-validated ECE: the method, and whether the model is five calibrated
 # fold copies averaged ("ensemble") or one classifier fitted on all rows with its map fitted on 5-fold
 # out-of-fold scores ("single": a fifth of the cost per prediction call). Ties go to the earlier entry.
-CALIBRATIONS: tuple[str, ...] = ("sigmoid/single", "isotonic/single", "sigmoid/ensemble", "isotonic/ensemble")
+CALIBRATIONS: tuple[str, ...] = ("sigmoid/single", "isotonic/single", "sigmoid/ensemble", "isotonic/ensemble",
+                                  "temperature/single", "temperature/ensemble")
 
 
 def _calibrated(clf: Any, setup: str) -> CalibratedClassifierCV:
     method, _, kind = setup.partition("/")
-    if method not in ("sigmoid", "isotonic") or kind not in ("single", "ensemble", ""):
+    if method not in ("sigmoid", "isotonic", "temperature") or kind not in ("single", "ensemble", ""):
         raise ValueError(f"unknown calibration {setup!r}; expected one of {', '.join(CALIBRATIONS)}")
     return CalibratedClassifierCV(clf, method=method, cv=StratifiedKFold(5, shuffle=True, random_state=0),
                                   ensemble=kind != "single")
