@@ -227,6 +227,8 @@ def _hgb(**params: Any) -> Callable[[], Any]:
 # Calibration setups tried by cross-validated ECE: the method, and whether the model is five calibrated
 # fold copies averaged ("ensemble") or one classifier fitted on all rows with its map fitted on 5-fold
 # out-of-fold scores ("single": a fifth of the cost per prediction call). Ties go to the earlier entry.
+# Temperature scaling (scikit-learn >= 1.8) rescales all bands together; sigmoid and isotonic fit one map per
+# band and renormalise.
 CALIBRATIONS: tuple[str, ...] = ("sigmoid/single", "isotonic/single", "sigmoid/ensemble", "isotonic/ensemble",
                                   "temperature/single", "temperature/ensemble")
 
