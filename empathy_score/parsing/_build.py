@@ -187,19 +187,19 @@ def _addresses_unannounced(order: Sequence[tuple[str, str]], candidates: Sequenc
             names[s] = m.group()
     if len(names) < 2:
         return set()
-    pattern = {s: re.compile(r"(?<!\w)" + re.escape(n) + r"(?!\w)") for s, n in names.items()}
     announced: set[str] = set()
     turns_seen: dict[str, int] = {}
     out: set[str] = set()
     for speaker, text in order:
         if speaker not in names:
             continue
-        if pattern[speaker].search(text):
+        words = set(_NAME.findall(text))
+        if names[speaker] in words:
             announced.add(speaker)
         turns_seen[speaker] = turns_seen.get(speaker, 0) + 1
         if turns_seen[speaker] > 2:
             continue
-        if any(o != speaker and o not in announced and rx.search(text) for o, rx in pattern.items()):
+        if any(o != speaker and o not in announced and n in words for o, n in names.items()):
             out.add(speaker)
     return out
 
