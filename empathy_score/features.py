@@ -25,8 +25,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .aggregates import hold_score
-from .detect import Analysis, analyze
-from .lang import available_languages, phrase_regex, read_tsv
+from .detect import SENTIMENT_SCALE, Analysis, analyze
+from .errors import LanguageError
+from .lang import ensure_language, phrase_regex, read_tsv
 from .taxonomy import AGENT_BEHAVIORS, CONTACT_REASONS, CUSTOMER_CUES
 from .transcript import Transcript
 
@@ -150,8 +151,9 @@ _NEG_EMOJI = re.compile("[\U0001F621\U0001F620\U0001F624\U0001F612\U0001F644\U00
 @lru_cache(maxsize=None)
 def _closing_regex(lang: str, kind: str) -> re.Pattern[str] | None:
     """Phrases of ``kind`` (praise / resigned) in ``lang/<lang>/closing.tsv``, as one regex; None if none."""
-    code = (lang or "").split("-")[0].lower()
-    if code not in available_languages():
+    try:
+        code = ensure_language(lang or "")
+    except LanguageError:
         return None
     phrases = [p for k, p in read_tsv(code, "closing.tsv") if k == kind]
     return phrase_regex(phrases) if phrases else None
@@ -160,7 +162,7 @@ def _closing_regex(lang: str, kind: str) -> re.Pattern[str] | None:
 def _raw_valence(v: float) -> float:
     """A turn's summed valence before the tanh squashing of ``detect`` (gratitude plus praise no longer saturates)."""
     v = max(min(v, 0.999), -0.999)
-    return 3.0 * math.atanh(v)
+    return SENTIMENT_SCALE * math.atanh(v)
 
 
 def _context_features(a: Analysis, f: dict[str, float], frustrated: bool, resolved: bool, unresolved: bool) -> None:
