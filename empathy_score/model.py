@@ -42,8 +42,11 @@ FORMAT_VERSION = 1
 COACHABLE = tuple(b for b in POSITIVE_BEHAVIORS if b not in ("hold_reason", "hold_duration", "hold_thanks", "hold_request"))
 
 
-def _feature_matrix(analyses: Sequence[Analysis], names: Sequence[str] = FEATURE_NAMES) -> np.ndarray:
-    rows = [transcript_features(a) for a in analyses]
+def _feature_matrix(analyses: Sequence[Analysis], names: Sequence[str] = FEATURE_NAMES,
+                    rows: Sequence[Mapping[str, float]] | None = None) -> np.ndarray:
+    """Feature values of ``analyses`` as a matrix, columns in ``names`` order (``rows``: values already computed)."""
+    if rows is None:
+        rows = [transcript_features(a) for a in analyses]
     return np.array([[r[n] for n in names] for r in rows], dtype=float).reshape(len(rows), len(names))
 
 
@@ -125,11 +128,23 @@ class CsatModel:
         return self._proba(self.design(analyses))
 
     def predict_reason(self, analyses: Sequence[Any]) -> list[dict[str, float]]:
-        X = self.design(analyses)
+        """Contact-reason probabilities per transcript, keyed by :attr:`reasons`."""
+        return self._reasons(self.design(analyses))
+
+    def _reasons(self, design: Any) -> list[dict[str, float]]:
         with single_threaded():
-            p = self.reason_clf.predict_proba(X)
+            p = self.reason_clf.predict_proba(design)
         classes = list(self.reason_clf.classes_)
         return [{r: float(row[classes.index(r)]) if r in classes else 0.0 for r in self.reasons} for row in p]
+
+    def predict_with_features(
+        self, analyses: Sequence[Analysis]
+    ) -> tuple[list[dict[str, float]], np.ndarray, list[dict[str, float]]]:
+        """(feature values, band probabilities, reason probabilities) of analysed transcripts, computing the
+        features and the classifiers' input once for both models."""
+        rows = [transcript_features(a) for a in analyses]
+        design = self.design(analyses, _feature_matrix(analyses, self.feature_names, rows))
+        return rows, self._proba(design), self._reasons(design)
 
     # ---- explanation and coaching ----------------------------------------------------------------
     def explain(self, a: Analysis, band: str, top: int = 8) -> list[dict[str, Any]]:

@@ -10,7 +10,6 @@ import numpy as np
 from .aggregates import dimensions, pillars
 from .errors import EmpathyScoreError
 from .detect import Analysis, Evidence, HoldEtiquette, analyze
-from .features import transcript_features
 from .model import CsatModel, default_model
 from .parsing import parse_transcript
 from .transcript import Transcript
@@ -75,12 +74,11 @@ def score_analyses(
     m = model or default_model()
     if not analyses:
         return []
-    proba = m.predict_proba(analyses)
-    reasons = m.predict_reason(analyses)
+    feature_rows, proba, reasons = m.predict_with_features(analyses)
     chosen = [m.bands[int(np.argmax(p))] for p in proba]
     extra = m.explain_and_coach(analyses, chosen, proba) if explain else [((), ())] * len(analyses)
     out = []
-    for a, p, r, band, (explanation, coaching) in zip(analyses, proba, reasons, chosen, extra):
+    for a, feats, p, r, band, (explanation, coaching) in zip(analyses, feature_rows, proba, reasons, chosen, extra):
         probs = {b: float(x) for b, x in zip(m.bands, p)}
         pil = pillars(a)
         out.append(
@@ -91,7 +89,7 @@ def score_analyses(
                 contact_reason=max(r, key=lambda k: r[k]),
                 contact_reason_probabilities=r,
                 evidence=a.evidence,
-                features=transcript_features(a),
+                features=feats,
                 dimensions=dimensions(a, pil),
                 pillars=pil,
                 empathy=a.empathy,
