@@ -68,6 +68,23 @@ def test_hard_cases(text: str, role: str, behavior: str, present: bool) -> None:
     assert (behavior in got) is present
 
 
+@pytest.mark.parametrize(
+    "text,present",
+    [
+        # crediting the agent ("thanks to you") is gratitude; crediting a thing, or denying the credit, is not
+        ("No nyt se toimii, teidän ansiosta!", True),
+        ("Sun ansiostasi ehdin vielä palaveriin.", True),
+        ("Toimii. Ansiosta.", True),
+        ("Ei kyllä teidän ansiosta toimi vieläkään.", False),
+        ("Hinta nousi päivityksen ansiosta.", False),
+    ],
+)
+def test_finnish_credit_is_gratitude(text: str, present: bool) -> None:
+    t = parse_transcript([{"role": "customer", "text": text}], lang="fi")
+    got = {e.behavior for e in analyze(t).evidence}
+    assert ("customer_gratitude" in got) is present
+
+
 @pytest.mark.parametrize("lang", ["en", "es", "fi"])
 def test_detection_set_thresholds(lang: str) -> None:
     s = evaluate_detectors(lang)

@@ -25,10 +25,7 @@ needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="the corpus ships 
 
 # Known misses of the bundled model are kept visible rather than hidden, as strict xfails: a test that then
 # passes fails, so that the marker is removed when a model gets the fixture right.
-KNOWN_MISSES: dict[str, str] = {  # fixture -> why the bundled model misses it (a strict xfail)
-    "fi_transcript_2.txt": "the customer's last turn ('minäkin. Ansiosta.') carries no gratitude cue the Finnish "
-    "patterns know, so the close reads as neutral and the three bands come out nearly even (0.35 / 0.34 / 0.31)",
-}
+KNOWN_MISSES: dict[str, str] = {}  # fixture -> why the bundled model misses it (a strict xfail)
 
 
 @pytest.mark.parametrize("name", [
