@@ -10,6 +10,10 @@ starting from the baseline (tested against scikit-learn on the corpus).
 :func:`install` puts the walker on each boosted model inside a (calibrated) classifier, as an instance attribute
 that shadows ``_raw_predict``; :func:`uninstall` removes it, so that saved models hold scikit-learn objects only.
 Models with categorical splits keep scikit-learn's own path.
+
+:func:`calibrated_proba` predicts a temperature-calibrated ensemble of such models without scikit-learn's
+per-member input checks (a dozen array validations and target-type checks per call, which cost more than the
+trees for one transcript); it computes what ``CalibratedClassifierCV.predict_proba`` computes, step by step.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any, Iterator
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-__all__ = ["TreeWalker", "install", "uninstall"]
+__all__ = ["TreeWalker", "install", "uninstall", "calibrated_proba"]
 
 _ATTR = "_raw_predict"
 
@@ -53,8 +57,10 @@ class TreeWalker:
         self.depth = depth
 
     def __call__(self, X: Any, n_threads: int | None = None) -> np.ndarray:
-        est = self.est
-        X = est._preprocess_X(X, reset=False)
+        return self.raw(self.est._preprocess_X(X, reset=False))
+
+    def raw(self, X: np.ndarray) -> np.ndarray:
+        """Raw predictions for an already validated float64 matrix."""
         n = X.shape[0]
         raw = np.zeros((n, len(self.per_class)), dtype=self.baseline.dtype, order="F")
         rows = np.arange(n)[:, None]
@@ -100,3 +106,51 @@ def uninstall(clf: Any) -> None:
     for est in _boosted(clf):
         if isinstance(vars(est).get(_ATTR), TreeWalker):
             delattr(est, _ATTR)
+
+
+def _temperature_members(clf: Any) -> list[tuple[TreeWalker, float]] | None:
+    """(walker, beta) of each member of a temperature-calibrated ensemble of walked multiclass models, or
+    ``None`` when ``clf`` is anything else."""
+    from sklearn.calibration import CalibratedClassifierCV
+
+    if not isinstance(clf, CalibratedClassifierCV) or getattr(clf, "method", None) != "temperature":
+        return None
+    members = []
+    n_classes = len(clf.classes_)
+    for cc in getattr(clf, "calibrated_classifiers_", None) or ():
+        walker = vars(getattr(cc, "estimator", None) or object()).get(_ATTR) if hasattr(cc, "estimator") else None
+        cals = getattr(cc, "calibrators", ())
+        if (not isinstance(walker, TreeWalker) or getattr(cc, "method", None) != "temperature" or len(cals) != 1
+                or n_classes < 3 or len(walker.per_class) != n_classes or len(walker.est.classes_) != n_classes
+                or not hasattr(cals[0], "beta_")):
+            return None
+        members.append((walker, float(cals[0].beta_)))
+    return members or None
+
+
+def calibrated_proba(clf: Any, X: Any) -> np.ndarray | None:
+    """``clf.predict_proba(X)`` for a temperature-calibrated ensemble of walked boosted models (``None`` when
+    ``clf`` or ``X`` is of another kind: the caller then asks scikit-learn).
+
+    Per member: the raw scores (its ``decision_function``), read as logits unless they look like
+    probabilities (the same test scikit-learn applies), times the member's fitted ``beta_``, through softmax;
+    then the members' mean. Tested equal to scikit-learn's result on the corpus.
+    """
+    from sklearn.utils.extmath import softmax
+
+    members = _temperature_members(clf)
+    if members is None or not isinstance(X, np.ndarray) or X.ndim != 2 or X.dtype != np.float64:
+        return None
+    if X.shape[1] != members[0][0].est.n_features_in_ or hasattr(members[0][0].est, "feature_names_in_"):
+        return None
+    X = np.ascontiguousarray(X)
+    mean = np.zeros((X.shape[0], len(clf.classes_)))
+    for walker, beta in members:
+        logits = walker.raw(X)
+        if np.all((logits >= 0) & (logits <= 1)) and np.all(np.isclose(logits.sum(axis=1), 1.0)):
+            logits = np.log(logits + 1e-12)
+        proba = softmax(beta * logits)
+        proba[(1.0 < proba) & (proba <= 1.0 + 1e-5)] = 1.0
+        mean += proba
+    mean /= len(members)
+    return mean

@@ -117,8 +117,10 @@ class CsatModel:
 
     def _proba(self, design: Any) -> np.ndarray:
         _trees.install(self.band_clf)  # same numbers as scikit-learn's tree-by-tree path, ~10x less per call
-        with single_threaded():
-            p = self.band_clf.predict_proba(design)
+        p = _trees.calibrated_proba(self.band_clf, design)
+        if p is None:
+            with single_threaded():
+                p = self.band_clf.predict_proba(design)
         order = [list(self.band_clf.classes_).index(b) for b in self.bands]
         return np.asarray(p[:, order], dtype=float)
 

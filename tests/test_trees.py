@@ -82,3 +82,44 @@ def test_walker_on_a_small_multiclass_model_with_missing_values() -> None:
     p_plain = est.predict_proba(Xt)
     _trees.install(est)
     assert np.array_equal(est.predict_proba(Xt), p_plain)
+
+
+def _calibrated(method: str) -> tuple[object, np.ndarray]:
+    from sklearn.calibration import CalibratedClassifierCV
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 6))
+    y = np.array(["low", "medium", "high"])[(X[:, 0] + 0.5 * X[:, 1] > 0).astype(int) + (X[:, 2] > 0.8)]
+    X[rng.random(X.shape) < 0.05] = np.nan
+    clf = CalibratedClassifierCV(HistGradientBoostingClassifier(max_iter=25, random_state=0), method=method,
+                                 cv=3, ensemble=True).fit(X, y)
+    return clf, X
+
+
+def test_calibrated_fast_path_equals_scikit_learn() -> None:
+    clf, X = _calibrated("temperature")
+    expected = clf.predict_proba(X)  # scikit-learn's own path: no walker installed yet
+    assert _trees.install(clf) == 3
+    for data in (X, X[:1], X * 3.0):
+        got = _trees.calibrated_proba(clf, data)
+        assert got is not None
+        assert np.array_equal(got, clf.predict_proba(data))
+    assert np.array_equal(_trees.calibrated_proba(clf, X), expected)
+    # the bundled model, when it is of this kind, on corpus-like rows
+    model = default_model()
+    _trees.install(model.band_clf)
+    Xb = _corpus_design(60)
+    fast = _trees.calibrated_proba(model.band_clf, Xb)
+    if fast is not None:
+        assert np.array_equal(fast, model.band_clf.predict_proba(Xb))
+
+
+def test_calibrated_fast_path_declines_other_models_and_inputs() -> None:
+    clf, X = _calibrated("sigmoid")
+    _trees.install(clf)
+    assert _trees.calibrated_proba(clf, X) is None  # per-class calibration: scikit-learn's path
+    tclf, X = _calibrated("temperature")
+    assert _trees.calibrated_proba(tclf, X) is None  # no walker installed
+    _trees.install(tclf)
+    assert _trees.calibrated_proba(tclf, X.astype(np.float32)) is None
+    assert _trees.calibrated_proba(tclf, X[:, :3]) is None
