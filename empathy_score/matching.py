@@ -371,7 +371,7 @@ _FLAG_ATTRS = (
 _LEX_ATTRS = frozenset(_FLAG_ATTRS) | {"LENGTH", "SHAPE", "PREFIX", "SUFFIX"}
 _SENT = -1  # pseudo-slot: the per-token sentence-start column
 _COMPARISONS = {"==": "==", "!=": "!=", ">=": ">=", "<=": "<=", ">": ">", "<": "<"}
-_CACHE_LIMIT = 100_000  # word forms per cache (lexeme rows); cleared when full, so memory stays bounded
+_CACHE_LIMIT = 30_000  # word forms per cache (lexeme rows, ~15 MB); cleared when full, so memory stays bounded
 _REGEX_CACHE_LIMIT = 20_000  # strings per REGEX test: there is one cache per regex
 
 
@@ -816,18 +816,26 @@ class _DState:
 
 
 class _Dfa:
-    """The walks over one trie as a DFA built on demand (bounded: it is dropped and regrown when large). A
-    transition gives the next state and the trie's end tags completed by consuming the token. ``reach``: the
-    most tokens a walk can consume."""
+    """The walks over one trie as a DFA built on demand. A transition gives the next state and the trie's end
+    tags completed by consuming the token. ``reach``: the most tokens a walk can consume.
 
-    __slots__ = ("root", "start", "states", "reach", "builder")
+    Bounded, so that memory stays flat however much text goes through: when the states or the transitions
+    learnt exceed their budgets, the whole automaton is dropped and regrown from the start state (as RE2 does
+    with its DFA cache). Walks under way keep the states they hold; the results do not change."""
+
+    __slots__ = ("root", "start", "states", "reach", "builder", "n_trans", "flushes")
 
     def __init__(self, root: _Disp, builder: _TrieBuilder, reach: int | None = None) -> None:
         self.root = root
         self.builder = builder
         self.reach = reach
+        self.flushes = 0
+        self._flush()
+
+    def _flush(self) -> None:
         self.states: dict[Any, _DState] = {}
-        self.start = self._intern(_front(root))
+        self.n_trans = 0
+        self.start = self._intern(_front(self.root))
 
     def _intern(self, front: dict[int, list[Any]]) -> _DState | None:
         if not front:
@@ -835,8 +843,6 @@ class _Dfa:
         key = frozenset((k, e[1]) for k, e in front.items())
         st = self.states.get(key)
         if st is None:
-            if len(self.states) > _DFA_STATES:
-                self.states = {}
             st = self.states[key] = _DState(front)
         return st
 
@@ -847,17 +853,19 @@ class _Dfa:
             acc.extend(x.acc)
         for d in skipped:
             acc.extend(d.acc0)
+        if len(self.states) > _DFA_STATES or self.n_trans > _DFA_TRANSITIONS:
+            self.flushes += 1
+            self._flush()  # ``st`` stays valid for the walk that holds it; it is no longer reachable
         nxt = self._intern(front)
         tr = (nxt, tuple(dict.fromkeys(acc))) if nxt is not None or acc else _DEAD
-        if len(st.trans) > _DFA_TRANSITIONS:
-            st.trans.clear()
         st.trans[key] = tr
+        self.n_trans += 1
         return tr
 
 
 _DEAD: tuple[Any, tuple[Any, ...]] = (None, ())  # the transition of a walk that ends with nothing found
-_DFA_STATES = 20_000
-_DFA_TRANSITIONS = 20_000
+_DFA_STATES = 20_000  # states of one language's automaton before it is dropped and regrown
+_DFA_TRANSITIONS = 150_000  # transitions, all states together (~20 MB)
 
 
 def _walk_starts(dfa: _Dfa, R: Any, S: Any, p: int, lo: int) -> dict[int, set[int]] | None:

@@ -151,3 +151,23 @@ def test_lemma_subset_keeps_cased_entries_that_override_a_wanted_lowercase(monke
         assert (a in want) == (b in want), text
         if a in want:
             assert a == b, text
+
+
+def test_bounded_automaton_regrows_with_the_same_results(monkeypatch):
+    """With tiny budgets the lazily built automaton is dropped and regrown many times, mid-document too;
+    the hits are those of a matcher whose automaton kept everything."""
+    import empathy_score.matching as matching
+
+    inputs = _transcript_turns("en", 6) + [[t] for t in _utterances("en")[:40]]
+    want = [_tuples(get_matcher("en").match(batch)) for batch in inputs]
+    monkeypatch.setattr(matching, "_DFA_TRANSITIONS", 40)
+    monkeypatch.setattr(matching, "_DFA_STATES", 15)
+    monkeypatch.setattr(matching, "_CACHE_LIMIT", 25)
+    small = LanguageMatcher("en")
+    got = [_tuples(small.match(batch)) for batch in inputs]
+    assert got == want
+    dfa = small.index.dfa
+    assert dfa.flushes > 5
+    assert len(dfa.states) <= 16 and dfa.n_trans <= 41
+    assert len(small._rows) <= 26
+    assert sum(len(h) for batch in want for h in batch) > 50
