@@ -296,3 +296,19 @@ def test_a_name_the_other_speaker_gave_first_is_no_evidence() -> None:
     )
     t = parse_transcript(text, lang="en")
     assert {tu.speaker: tu.role for tu in t.turns} == {"Ilse": "agent", "Marten": "customer"}
+
+
+def test_lowercased_phrase_regex_finds_what_the_case_insensitive_one_finds() -> None:
+    from empathy_score.lang import phrase_regex
+
+    phrases = ["thank you for calling", "transfer*", "¿en qué le puedo ayudar", "Kiitos yhteydenotosta", "hold"]
+    texts = [
+        "THANK YOU for calling, this is Ana. I'll Transfer you; please HOLD. Thank youfor calling",
+        "¿En qué le puedo ayudar? ... x¿en qué le puedo ayudar",
+        "kiitos YHTEYDENOTOSTA! threshold holder withhold hold.",
+    ]
+    plain, low = phrase_regex(phrases), phrase_regex(phrases, lowercased=True)
+    assert low.flags & 2 == 0  # no case folding: the caller lowercases
+    for t in texts:
+        assert low.findall(t.lower()) == [m.lower() for m in plain.findall(t)]
+    assert sum(len(plain.findall(t)) for t in texts) == 6  # 3 + 1 (not after "x") + 2 (not inside words)

@@ -114,13 +114,19 @@ def _phrase_to_regex(phrase: str) -> str:
     return r"\s+".join(parts)
 
 
-def phrase_regex(phrases: Iterable[str]) -> re.Pattern[str]:
+def phrase_regex(phrases: Iterable[str], *, lowercased: bool = False) -> re.Pattern[str]:
     """One case-insensitive regex matching any of ``phrases`` as whole words, longest first.
 
     A trailing ``*`` on a word matches any ending ("transfer*" matches "transferred").
+    ``lowercased=True``: the regex is for text the caller has lowercased; it then needs no case folding, which
+    makes a long alternation several times faster (a word-boundary anchor lets the engine skip positions too).
     """
     uniq = sorted({p.lower() for p in phrases if p.strip()}, key=lambda p: (-len(p), p))
     if not uniq:
         return re.compile(r"(?!x)x")
     body = "|".join(_phrase_to_regex(p) for p in uniq)
+    if lowercased:
+        # before a word character, \b is the same test as (?<!\w)
+        start = r"\b" if all(re.match(r"\w", p) for p in uniq) else r"(?<!\w)"
+        return re.compile(rf"{start}(?:{body})(?!\w)")
     return re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)

@@ -156,7 +156,7 @@ def _role_cue_regexes() -> dict[str, re.Pattern[str]]:
     for code in available_languages():
         for role, phrase in read_tsv(code, "role_cues.tsv"):
             phrases.setdefault(role, set()).add(phrase)
-    return {role: phrase_regex(p) for role, p in phrases.items()}
+    return {role: phrase_regex(p, lowercased=True) for role, p in phrases.items()}
 
 
 def _agentness(texts: Sequence[str]) -> float:
@@ -164,7 +164,7 @@ def _agentness(texts: Sequence[str]) -> float:
     if not texts:
         return 0.0
     regexes = _role_cue_regexes()
-    joined = "\n".join(texts)
+    joined = "\n".join(texts).lower()
     agent = len(regexes["agent"].findall(joined))
     customer = len(regexes["customer"].findall(joined))
     return (agent - customer) / len(texts)
