@@ -372,7 +372,7 @@ _LEX_ATTRS = frozenset(_FLAG_ATTRS) | {"LENGTH", "SHAPE", "PREFIX", "SUFFIX"}
 _SENT = -1  # pseudo-slot: the per-token sentence-start column
 _COMPARISONS = {"==": "==", "!=": "!=", ">=": ">=", "<=": "<=", ">": ">", "<": "<"}
 _CACHE_LIMIT = 30_000  # word forms per cache (lexeme rows, ~15 MB); cleared when full, so memory stays bounded
-_REGEX_CACHE_LIMIT = 20_000  # strings per REGEX test: there is one cache per regex
+_REGEX_CACHE_LIMIT = 5_000  # strings per REGEX test that is more than words and prefixes (one cache each)
 
 
 class _Unsupported(Exception):
@@ -426,6 +426,18 @@ def _first(kv: tuple[str, Any]) -> str:
 
 
 def _regex_tester(rx: str) -> Any:
+    """A test of a token's string against ``rx``. A regex that only lists words and prefixes becomes a set
+    lookup and a ``startswith``, which needs no cache; any other keeps a bounded cache of its answers."""
+    literal = _literal_regex_values(rx)
+    if literal is not None:
+        words, prefixes = frozenset(literal[0]), tuple(sorted(literal[1]))
+        if not prefixes:
+            return words.__contains__
+
+        def test_literal(s: str) -> bool:
+            return s in words or s.startswith(prefixes)
+
+        return test_literal
     search = re.compile(rx).search
     cache: dict[str, bool] = {}
 

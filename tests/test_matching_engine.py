@@ -171,3 +171,23 @@ def test_bounded_automaton_regrows_with_the_same_results(monkeypatch):
     assert len(dfa.states) <= 16 and dfa.n_trans <= 41
     assert len(small._rows) <= 26
     assert sum(len(h) for batch in want for h in batch) > 50
+
+
+def test_literal_regex_tests_answer_as_the_regex_does():
+    """Regexes that only list words and prefixes are tested with a set and ``startswith``: same answers."""
+    import re
+
+    from empathy_score.matching import _literal_regex_values, _regex_tester
+
+    words = {w for lang in ("en", "es", "fi") for t in _utterances(lang)[:300] for w in t.lower().split()}
+    words |= {"", "a", "ei", "eikä", "frustrat", "frustrated", "xfrustrated", "sin", "sinfín", ".", "...", "?"}
+    checked = 0
+    for lang in ("en", "es", "fi"):
+        for rx in get_matcher(lang).index.compiler._regexes:
+            if _literal_regex_values(rx) is None:
+                continue
+            test, search = _regex_tester(rx), re.compile(rx).search
+            for w in words:
+                assert test(w) == (search(w) is not None), (rx[:60], w)
+            checked += 1
+    assert checked > 100
