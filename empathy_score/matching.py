@@ -32,7 +32,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from spacy.attrs import IDS, ORTH, SENT_START
+from spacy.attrs import IDS, IDX, LENGTH, ORTH, SENT_START
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.pipeline import Sentencizer
 from spacy.schemas import validate_token_pattern
@@ -1708,11 +1708,12 @@ class LanguageMatcher:
         rules = self.rules
         bisect_right = bisect.bisect_right
         n_texts = len(texts)
+        spans = doc.to_array([IDX, LENGTH]).tolist() if raw else []  # (char offset, length) per token
         for key, start, end in raw:
             rule = rules[key]
-            cs = doc[start].idx
-            last = doc[end - 1]
-            ce = last.idx + len(last)
+            cs = spans[start][0]
+            last = spans[end - 1]
+            ce = last[0] + last[1]
             i = bisect_right(offsets, cs) - 1 if n_texts > 1 else 0
             base = offsets[i]
             if ce > base + len(texts[i]):
