@@ -312,3 +312,18 @@ def test_lowercased_phrase_regex_finds_what_the_case_insensitive_one_finds() -> 
     for t in texts:
         assert low.findall(t.lower()) == [m.lower() for m in plain.findall(t)]
     assert sum(len(plain.findall(t)) for t in texts) == 6  # 3 + 1 (not after "x") + 2 (not inside words)
+
+
+def test_social_media_handles_are_speakers() -> None:
+    text = (
+        "@jen_okafor: my router is dead AGAIN, 3rd time this week\n"
+        "@FibrenetHelp: Sorry to hear that Jen. Can you DM us your account number so we can look?\n"
+        "@jen_okafor: sent\n"
+        "@FibrenetHelp: Thanks! An engineer is booked for Thursday 8-12, you'll get a text the day before.\n"
+    )
+    t = parse_transcript(text)
+    assert [x.speaker for x in t.turns] == ["@jen_okafor", "@FibrenetHelp"] * 2
+    assert [x.role for x in t.turns] == ["customer", "agent"] * 2
+    # a handle inside a turn's text is not a new speaker
+    t = parse_transcript("Customer: I wrote to @support: no answer\nAgent: Let me check that for you.")
+    assert len(t.turns) == 2 and t.turns[0].text == "I wrote to @support: no answer"

@@ -15,7 +15,7 @@ _DATE = r"(?:\d{4}-\d{2}-\d{2}[ T]|\d{1,2}[./]\d{1,2}[./]\d{2,4}\s+)"
 _PREFIX = re.compile(
     rf"^\s*(?:[\[(]\s*{_DATE}?(?P<ts1>{_TS})\s*[\])]|{_DATE}?(?P<ts2>{_TS}))\s*(?:[-–—|>]\s*)?"
 )
-_SPEAKER = re.compile(r"^(?P<speaker>[^\W\d_][^:：\n]{0,59}?)\s*[:：](?:\s+|$)(?P<text>.*)$", re.DOTALL)
+_SPEAKER = re.compile(r"^(?P<speaker>@?[^\W\d_][^:：\n]{0,59}?)\s*[:：](?:\s+|$)(?P<text>.*)$", re.DOTALL)
 _MARKER_START = tuple("([{*-.…<=#_~>")
 _BRACKETED = re.compile(r"[\[({<*]+[^\])}>]*[\])}>*]+")
 _CLOSERS = "])}>*"
