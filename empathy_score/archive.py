@@ -92,7 +92,7 @@ def generate_archive(
     counted in non-empty lines) by splicing in the middle part of another transcript of the same language, or
     cut down to it by keeping the opening, the closing line and a random selection in between; figures of two
     or more digits are replaced (except in time stamps such as ``8:14 PM`` or ``[00:01:12]``) and the name
-    "Maria" changed.
+    "Maria" changed. A cut that keeps no speaker turn (only a chat's system and bot lines) is drawn again.
 
     Yields dicts with ``id`` (``"call-0000000"``, ``"call-0000001"``, ...), ``text``, ``lang`` (the
     language folder the transcript came from; mixed-language calls keep their folder's code), and synthetic
@@ -119,6 +119,29 @@ def generate_archive(
     return _generate(n, base, owner, random.Random(seed), (lo, hi))
 
 
+_ATTEMPTS = 5  # draws for one record whose cut keeps no speaker turn
+
+
+def _vary(lines: list[str], base: list[tuple[str, list[str], str]], lang: str, rng: random.Random,
+          turns: tuple[int, int]) -> tuple[str, bool]:
+    """One written call stretched or cut to a target length drawn from ``turns``, figures and a name varied;
+    and whether it was cut (a stretched call holds the whole written one, which reads)."""
+    target = rng.randint(*turns)
+    body = list(lines)
+    while len(body) < target:  # stretch: splice in the middle part of a call of the same language
+        other = rng.choice([b for b in base if b[0] == lang])[1]
+        k = max(1, len(other) // 3)
+        mid = len(body) // 2
+        body[mid:mid] = other[k : 2 * k]
+    cut = len(body) > target
+    if cut:
+        body = body[:2] + sorted(rng.sample(body[2:-1], max(0, target - 3)), key=body.index) + body[-1:]
+    name = rng.choice(_NAMES)
+    text = "\n".join(body)
+    text = _FIGURE.sub(lambda m: _new_figure(m, rng), text)
+    return text.replace("Maria", name), cut
+
+
 def _generate(
     n: int,
     base: list[tuple[str, list[str], str]],
@@ -126,21 +149,19 @@ def _generate(
     rng: random.Random,
     turns: tuple[int, int],
 ) -> Iterator[dict[str, Any]]:
+    from .errors import TranscriptError
+    from .parsing import parse_transcript
+
     for i in range(n):
-        lang, lines, stem = rng.choice(base)
-        target = rng.randint(*turns)
-        body = list(lines)
-        while len(body) < target:  # stretch: splice in the middle part of a call of the same language
-            other = rng.choice([b for b in base if b[0] == lang])[1]
-            k = max(1, len(other) // 3)
-            mid = len(body) // 2
-            body[mid:mid] = other[k : 2 * k]
-        if len(body) > target:
-            keep = body[:2] + sorted(rng.sample(body[2:-1], max(0, target - 3)), key=body.index) + body[-1:]
-            body = keep
-        name = rng.choice(_NAMES)
-        text = "\n".join(body)
-        text = _FIGURE.sub(lambda m: _new_figure(m, rng), text)
-        text = text.replace("Maria", name)
+        for attempt in range(_ATTEMPTS):
+            lang, lines, stem = rng.choice(base)
+            text, cut = _vary(lines, base, lang, rng, turns)
+            if not cut or attempt == _ATTEMPTS - 1:
+                break
+            try:  # a cut can keep only a chat's system and bot lines: draw again
+                parse_transcript(text)
+                break
+            except TranscriptError:
+                continue
         agent, team = owner[lang, stem]
         yield {"id": f"call-{i:07d}", "text": text, "lang": lang, "agent": agent, "team": team}
