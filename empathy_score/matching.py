@@ -32,6 +32,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+import spacy
 from spacy.attrs import IDS, IDX, LENGTH, ORTH, SENT_START
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.pipeline import Sentencizer
@@ -1529,10 +1530,19 @@ class LanguageMatcher:
             else:
                 table = lemmatizer.table  # type: ignore[union-attr]
         self._lemma_table: Any = table or {}
+        # The fast path tokenizes with a private copy of the pipeline's tokenizer, inside a spaCy memory zone:
+        # the word forms a document brings (order numbers, names, typos) are freed after it, so a long run
+        # does not grow the vocabulary without end. The zone is private because spaCy frees whatever any
+        # thread adds to a vocabulary during a zone; rows and automaton key on string hashes, which stay valid.
+        self._zone_nlp: Any = None
+        if self._fast:
+            zone_nlp = spacy.blank(self.lang)
+            zone_nlp.tokenizer.from_bytes(self.nlp.tokenizer.to_bytes(exclude=["vocab"]), exclude=["vocab"])
+            self._zone_nlp = zone_nlp
 
-    def _row(self, orth: int) -> tuple[Any, ...]:
-        """The lexeme row of one word form (see ``_R_*``)."""
-        vocab = self.nlp.vocab
+    def _row(self, orth: int, vocab: Any = None) -> tuple[Any, ...]:
+        """The lexeme row of one word form (see ``_R_*``), read from ``vocab`` (the pipeline's by default)."""
+        vocab = self.nlp.vocab if vocab is None else vocab
         text = vocab.strings[orth]
         lex = vocab[orth]
         lower_s = lex.lower_
@@ -1560,7 +1570,7 @@ class LanguageMatcher:
         for orth in doc.to_array(ORTH).tolist():
             r = get(orth)
             if r is None:
-                r = self._row(orth)
+                r = self._row(orth, doc.vocab)
                 if len(rows) > _CACHE_LIMIT:
                     rows.clear()
                 rows[orth] = r
@@ -1673,32 +1683,37 @@ class LanguageMatcher:
                 raw = list(self._reference(doc)) + list(self.phrases(doc))
             return self._hits(texts, offsets, doc, R, raw)
         if self._fast and tuple(nlp.pipe_names) == self._pipe_names:
-            # the tokenizer only: lemmas and sentence starts come from the lexeme rows; the pipeline runs
-            # only if a group on spaCy's Matcher needs them
-            doc = nlp.make_doc(joined)
-            R = self._lexeme_rows(doc)
-            S = self._sent_starts(R) if self._uses_sent else None
-            annotated = [False]
-
-            def annotate() -> None:
-                # the lemmas the rows hold (the same comparisons with pattern lemmas), and sentence starts
-                if not annotated[0]:
-                    for tok, r in zip(doc, R):
-                        tok.lemma = r[_R_LEMMA]
-                    self._sentencizer(doc)
-                    annotated[0] = True
-
-        else:
-            doc = nlp(joined)
-            R, S = self._annotated_rows(doc)
-
-            def annotate() -> None:
-                pass
-
+            with self._lock, self._zone_nlp.memory_zone():
+                return self._match_fast(texts, offsets, self._zone_nlp.make_doc(joined))
+        doc = nlp(joined)
+        R, S = self._annotated_rows(doc)
         with self._lock:
-            raw = self.index.run(doc, R, S, annotate)
+            raw = self.index.run(doc, R, S, _nothing)
             if len(self.phrases):
                 raw += list(self.phrases(doc))
+        return self._hits(texts, offsets, doc, R, raw)
+
+    def _match_fast(self, texts: Sequence[str], offsets: list[int], doc: Doc) -> list[list[Hit]]:
+        """Hits from the tokenizer's output only: lemmas and sentence starts come from the lexeme rows; the
+        pipeline's components run only if a group on spaCy's Matcher needs them. Nothing of ``doc`` outlives
+        the call (it lives in a memory zone)."""
+        R = self._lexeme_rows(doc)
+        S = self._sent_starts(R) if self._uses_sent else None
+        annotated = [False]
+
+        def annotate() -> None:
+            # the lemmas the rows hold (the same comparisons with pattern lemmas), and sentence starts
+            if not annotated[0]:
+                strings = doc.vocab.strings
+                for tok, r in zip(doc, R):
+                    strings.add(r[_R_LEMMA_S])  # a cached row's lemma may have been freed with an older zone
+                    tok.lemma = r[_R_LEMMA]
+                self._sentencizer(doc)
+                annotated[0] = True
+
+        raw = self.index.run(doc, R, S, annotate)
+        if len(self.phrases):
+            raw += list(self.phrases(doc))
         return self._hits(texts, offsets, doc, R, raw)
 
     def _hits(self, texts: Sequence[str], offsets: list[int], doc: Doc, R: list[tuple[Any, ...]],
@@ -1744,6 +1759,10 @@ class LanguageMatcher:
             return Hit(hit.label, hit.start, hit.end, hit.token_start, hit.token_end, hit.rule, hit.weight,
                        hit.reason, True)
         return hit
+
+
+def _nothing() -> None:
+    pass
 
 
 def _overlap(a: Hit, b: Hit) -> bool:
