@@ -877,6 +877,8 @@ class _Dfa:
 
 
 _DEAD: tuple[Any, tuple[Any, ...]] = (None, ())  # the transition of a walk that ends with nothing found
+_ZONE_DOCS = 256  # documents per memory zone of a matcher's private tokenizer
+_WARM_DOCS = 200  # documents tokenized outside zones first: their (mostly common) words stay in the cache
 _DFA_STATES = 20_000  # states of one language's automaton before it is dropped and regrown
 _DFA_TRANSITIONS = 150_000  # transitions, all states together (~20 MB)
 
@@ -1530,11 +1532,17 @@ class LanguageMatcher:
             else:
                 table = lemmatizer.table  # type: ignore[union-attr]
         self._lemma_table: Any = table or {}
-        # The fast path tokenizes with a private copy of the pipeline's tokenizer, inside a spaCy memory zone:
-        # the word forms a document brings (order numbers, names, typos) are freed after it, so a long run
-        # does not grow the vocabulary without end. The zone is private because spaCy frees whatever any
-        # thread adds to a vocabulary during a zone; rows and automaton key on string hashes, which stay valid.
+        # The fast path tokenizes with a private copy of the pipeline's tokenizer, inside spaCy memory zones:
+        # the word forms documents bring (order numbers, names, typos) are freed every _ZONE_DOCS documents
+        # (a zone per document would also drop the tokenizer's cache of the zone's words each time; the words
+        # of the first _WARM_DOCS documents, tokenized outside zones, stay cached), so a long run does not grow
+        # the vocabulary without end. The zones are private because spaCy frees whatever any thread adds to a
+        # vocabulary during a zone; rows and automaton key on string hashes, which stay valid; no Doc or Token
+        # outlives a match call.
         self._zone_nlp: Any = None
+        self._zone: Any = None  # the open memory zone and how many documents it holds
+        self._zone_docs = 0
+        self._warm = 0  # documents tokenized before the zones start
         if self._fast:
             zone_nlp = spacy.blank(self.lang)
             zone_nlp.tokenizer.from_bytes(self.nlp.tokenizer.to_bytes(exclude=["vocab"]), exclude=["vocab"])
@@ -1683,7 +1691,18 @@ class LanguageMatcher:
                 raw = list(self._reference(doc)) + list(self.phrases(doc))
             return self._hits(texts, offsets, doc, R, raw)
         if self._fast and tuple(nlp.pipe_names) == self._pipe_names:
-            with self._lock, self._zone_nlp.memory_zone():
+            with self._lock:
+                if self._warm < _WARM_DOCS:  # outside any zone: these documents' words stay, cached
+                    self._warm += 1
+                    return self._match_fast(texts, offsets, self._zone_nlp.make_doc(joined))
+                if self._zone_docs >= _ZONE_DOCS:
+                    self._zone.__exit__(None, None, None)  # frees the forms of the zone's documents
+                    self._zone = None
+                if self._zone is None:
+                    self._zone = self._zone_nlp.memory_zone()
+                    self._zone.__enter__()
+                    self._zone_docs = 0
+                self._zone_docs += 1
                 return self._match_fast(texts, offsets, self._zone_nlp.make_doc(joined))
         doc = nlp(joined)
         R, S = self._annotated_rows(doc)
@@ -1696,7 +1715,7 @@ class LanguageMatcher:
     def _match_fast(self, texts: Sequence[str], offsets: list[int], doc: Doc) -> list[list[Hit]]:
         """Hits from the tokenizer's output only: lemmas and sentence starts come from the lexeme rows; the
         pipeline's components run only if a group on spaCy's Matcher needs them. Nothing of ``doc`` outlives
-        the call (it lives in a memory zone)."""
+        the call (it lives in a memory zone that closes after later calls)."""
         R = self._lexeme_rows(doc)
         S = self._sent_starts(R) if self._uses_sent else None
         annotated = [False]
