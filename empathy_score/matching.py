@@ -877,8 +877,7 @@ class _Dfa:
 
 
 _DEAD: tuple[Any, tuple[Any, ...]] = (None, ())  # the transition of a walk that ends with nothing found
-_ZONE_DOCS = 256  # documents per memory zone of a matcher's private tokenizer
-_WARM_DOCS = 200  # documents tokenized outside zones first: their (mostly common) words stay in the cache
+_TOKENIZER_DOCS = 4096  # documents per private tokenizer copy (their new word forms: ~15 MB)
 _DFA_STATES = 20_000  # states of one language's automaton before it is dropped and regrown
 _DFA_TRANSITIONS = 150_000  # transitions, all states together (~20 MB)
 
@@ -1532,21 +1531,20 @@ class LanguageMatcher:
             else:
                 table = lemmatizer.table  # type: ignore[union-attr]
         self._lemma_table: Any = table or {}
-        # The fast path tokenizes with a private copy of the pipeline's tokenizer, inside spaCy memory zones:
-        # the word forms documents bring (order numbers, names, typos) are freed every _ZONE_DOCS documents
-        # (a zone per document would also drop the tokenizer's cache of the zone's words each time; the words
-        # of the first _WARM_DOCS documents, tokenized outside zones, stay cached), so a long run does not grow
-        # the vocabulary without end. The zones are private because spaCy frees whatever any thread adds to a
-        # vocabulary during a zone; rows and automaton key on string hashes, which stay valid; no Doc or Token
-        # outlives a match call.
-        self._zone_nlp: Any = None
-        self._zone: Any = None  # the open memory zone and how many documents it holds
-        self._zone_docs = 0
-        self._warm = 0  # documents tokenized before the zones start
-        if self._fast:
-            zone_nlp = spacy.blank(self.lang)
-            zone_nlp.tokenizer.from_bytes(self.nlp.tokenizer.to_bytes(exclude=["vocab"]), exclude=["vocab"])
-            self._zone_nlp = zone_nlp
+        # The fast path tokenizes with a private copy of the pipeline's tokenizer, replaced by a fresh copy
+        # every _TOKENIZER_DOCS documents: the word forms documents bring (order numbers, names, typos; a few
+        # KB per transcript) go with the old copy's vocabulary, so a long run does not grow without end. Rows
+        # and automaton key on string hashes, which stay valid; no Doc or Token outlives a match call. (spaCy's
+        # memory zones do the same in place, but tokenize ~30% slower inside a zone, and a zone frees what any
+        # thread adds to the vocabulary meanwhile.)
+        self._tok_bytes = self.nlp.tokenizer.to_bytes(exclude=["vocab"]) if self._fast else b""
+        self._tok_nlp: Any = self._private_tokenizer() if self._fast else None
+        self._tok_docs = 0
+
+    def _private_tokenizer(self) -> Any:
+        nlp = spacy.blank(self.lang)
+        nlp.tokenizer.from_bytes(self._tok_bytes, exclude=["vocab"])
+        return nlp
 
     def _row(self, orth: int, vocab: Any = None) -> tuple[Any, ...]:
         """The lexeme row of one word form (see ``_R_*``), read from ``vocab`` (the pipeline's by default)."""
@@ -1692,18 +1690,11 @@ class LanguageMatcher:
             return self._hits(texts, offsets, doc, R, raw)
         if self._fast and tuple(nlp.pipe_names) == self._pipe_names:
             with self._lock:
-                if self._warm < _WARM_DOCS:  # outside any zone: these documents' words stay, cached
-                    self._warm += 1
-                    return self._match_fast(texts, offsets, self._zone_nlp.make_doc(joined))
-                if self._zone_docs >= _ZONE_DOCS:
-                    self._zone.__exit__(None, None, None)  # frees the forms of the zone's documents
-                    self._zone = None
-                if self._zone is None:
-                    self._zone = self._zone_nlp.memory_zone()
-                    self._zone.__enter__()
-                    self._zone_docs = 0
-                self._zone_docs += 1
-                return self._match_fast(texts, offsets, self._zone_nlp.make_doc(joined))
+                if self._tok_docs >= _TOKENIZER_DOCS:
+                    self._tok_nlp = self._private_tokenizer()  # the old one and its vocabulary are freed
+                    self._tok_docs = 0
+                self._tok_docs += 1
+                return self._match_fast(texts, offsets, self._tok_nlp.make_doc(joined))
         doc = nlp(joined)
         R, S = self._annotated_rows(doc)
         with self._lock:
@@ -1715,7 +1706,7 @@ class LanguageMatcher:
     def _match_fast(self, texts: Sequence[str], offsets: list[int], doc: Doc) -> list[list[Hit]]:
         """Hits from the tokenizer's output only: lemmas and sentence starts come from the lexeme rows; the
         pipeline's components run only if a group on spaCy's Matcher needs them. Nothing of ``doc`` outlives
-        the call (it lives in a memory zone that closes after later calls)."""
+        the call (its vocabulary is dropped after later calls)."""
         R = self._lexeme_rows(doc)
         S = self._sent_starts(R) if self._uses_sent else None
         annotated = [False]
@@ -1725,7 +1716,7 @@ class LanguageMatcher:
             if not annotated[0]:
                 strings = doc.vocab.strings
                 for tok, r in zip(doc, R):
-                    strings.add(r[_R_LEMMA_S])  # a cached row's lemma may have been freed with an older zone
+                    strings.add(r[_R_LEMMA_S])  # a cached row's lemma may be from an older tokenizer copy
                     tok.lemma = r[_R_LEMMA]
                 self._sentencizer(doc)
                 annotated[0] = True

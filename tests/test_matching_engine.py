@@ -194,22 +194,21 @@ def test_literal_regex_tests_answer_as_the_regex_does():
 
 
 def test_matching_new_words_does_not_grow_any_vocabulary(monkeypatch):
-    """Word forms documents bring are freed when their memory zone closes (here after every document), in the
-    pipeline's vocabulary and the matcher's own alike, while repeated runs give the same hits."""
+    """Word forms documents bring go with the matcher's private tokenizer copy, replaced here every ten
+    documents: neither the pipeline's vocabulary nor the matcher's grows, and repeated runs give the same hits."""
     import empathy_score.matching as matching
     from empathy_score.nlp import get_nlp
 
-    monkeypatch.setattr(matching, "_WARM_DOCS", 0)
-    monkeypatch.setattr(matching, "_ZONE_DOCS", 1)
+    monkeypatch.setattr(matching, "_TOKENIZER_DOCS", 10)
     m = get_matcher("en")
     m.match(["warm-up so that the pipeline's lazy tables exist"])
-    m.match(["and a second call closes the first zone"])
-    shared, own = len(get_nlp("en").vocab.strings), len(m._zone_nlp.vocab.strings)
+    shared = len(get_nlp("en").vocab.strings)
     texts = [f"Order ZX{n}Q{n * 7} was charged twice, I'm really sorry about that, refund ref R{n}-{n * 13}."
-             for n in range(200)]
+             for n in range(100)]
     first = [_tuples(m.match([t])) for t in texts]
     assert len(get_nlp("en").vocab.strings) == shared
-    # only the open zone's document is held, not the 200 documents' thousands of strings
-    assert len(m._zone_nlp.vocab.strings) <= own + 40  # one document: its forms and their lower, shape, affixes
+    # at most the last ten documents' forms are held, not the 100 documents' (~680 strings)
+    fresh = len(matching.LanguageMatcher._private_tokenizer(m).vocab.strings)
+    assert len(m._tok_nlp.vocab.strings) <= fresh + 250
     assert [_tuples(m.match([t])) for t in texts] == first
     assert all(any(h[0] == "apology" for h in hits[0]) for hits in first)
