@@ -2,8 +2,8 @@
 
 ``train(transcripts, labels)`` is the Python entry point; ``empathy-score train DATA --label FIELD`` the
 command-line one. Estimators are chosen by grouped cross-validation (groups keep one writer's or one agent's
-calls together), and probabilities are calibrated (sigmoid, isotonic or temperature scaling; one model or five fold copies:
-whichever has the lowest cross-validated ECE; see :data:`CALIBRATIONS`). Numeric survey scores are mapped
+calls together), and probabilities are calibrated (sigmoid, isotonic or temperature scaling; one model or
+five fold copies: whichever has the lowest cross-validated ECE; see :data:`CALIBRATIONS`). Numeric survey scores are mapped
 to bands by ``--bands`` (default ``1-2:low,3:medium,4-5:high``).
 """
 
