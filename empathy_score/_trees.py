@@ -118,7 +118,7 @@ def _temperature_members(clf: Any) -> list[tuple[TreeWalker, float]] | None:
     members = []
     n_classes = len(clf.classes_)
     for cc in getattr(clf, "calibrated_classifiers_", None) or ():
-        walker = vars(getattr(cc, "estimator", None) or object()).get(_ATTR) if hasattr(cc, "estimator") else None
+        walker = getattr(getattr(cc, "estimator", None), "__dict__", {}).get(_ATTR)
         cals = getattr(cc, "calibrators", ())
         if (not isinstance(walker, TreeWalker) or getattr(cc, "method", None) != "temperature" or len(cals) != 1
                 or n_classes < 3 or len(walker.per_class) != n_classes or len(walker.est.classes_) != n_classes

@@ -165,10 +165,10 @@ def _raw_valence(v: float) -> float:
     return SENTIMENT_SCALE * math.atanh(v)
 
 
-def _context_features(a: Analysis, f: dict[str, float], frustrated: bool, resolved: bool, unresolved: bool) -> None:
+def _context_features(a: Analysis, f: dict[str, float], counts: Mapping[str, int], frustrated: bool, resolved: bool,
+                      unresolved: bool) -> None:
     t = a.transcript
     s = a.signals
-    counts = a.counts()
     cust = [x for x in t.turns if x.role == "customer"]
     sv = [a.turn_sentiment[x.index] for x in cust if a.turn_sentiment[x.index] is not None]
     calm = not frustrated and s.get("sentiment_start", 0.0) >= 0 and not s.get("customer_urgency_start")
@@ -240,7 +240,7 @@ def transcript_features(a: Analysis) -> dict[str, float]:
     )
     f["frustrated_and_unresolved"] = 1.0 if frustrated and unresolved else 0.0
     f["frustrated_and_resolved"] = 1.0 if frustrated and resolved and not unresolved else 0.0
-    _context_features(a, f, frustrated, resolved, unresolved)
+    _context_features(a, f, counts, frustrated, resolved, unresolved)
     holds = a.holds
     f["holds"] = float(len(holds))
     f["holds_unexplained"] = float(sum(h.unexplained for h in holds))

@@ -1546,9 +1546,8 @@ class LanguageMatcher:
         nlp.tokenizer.from_bytes(self._tok_bytes, exclude=["vocab"])
         return nlp
 
-    def _row(self, orth: int, vocab: Any = None) -> tuple[Any, ...]:
-        """The lexeme row of one word form (see ``_R_*``), read from ``vocab`` (the pipeline's by default)."""
-        vocab = self.nlp.vocab if vocab is None else vocab
+    def _row(self, orth: int, vocab: Any) -> tuple[Any, ...]:
+        """The lexeme row of one word form (see ``_R_*``), read from ``vocab`` (the tokenizer copy's)."""
         text = vocab.strings[orth]
         lex = vocab[orth]
         lower_s = lex.lower_
