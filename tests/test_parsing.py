@@ -275,27 +275,33 @@ def test_error_messages_truncate_transcript_text() -> None:
     assert "hunter2" not in msg and len(msg) < 200
 
 
-def test_the_speaker_who_greets_the_other_by_an_unannounced_name_is_the_agent() -> None:
-    # the customer opens, with no phrase that says who is who; the agent knows the customer's name
-    text = (
-        "Noor: quick q, does the export include archived projects?\n"
-        "Dario: Hi Noor! Not by default: tick 'include archived' at the bottom of the export dialog.\n"
-        "Noor: found it, cheers\n"
-    )
+@pytest.mark.parametrize(
+    "text,roles",
+    [
+        pytest.param(
+            # the customer opens, with no phrase that says who is who; the agent knows the customer's name
+            "Noor: quick q, does the export include archived projects?\n"
+            "Dario: Hi Noor! Not by default: tick 'include archived' at the bottom of the export dialog.\n"
+            "Noor: found it, cheers\n",
+            {"Noor": "customer", "Dario": "agent"},
+            id="greets-by-unannounced-name-is-agent",
+        ),
+        pytest.param(
+            # the agent introduces herself; the customer then uses her name: that says nothing about roles
+            "Ilse: Good morning, Ilse speaking, how can I help you today?\n"
+            "Marten: Morning Ilse, my meter reading was rejected online\n"
+            "Ilse: Let me check that for you, could you give me the meter number?\n"
+            "Marten: 4471-22\n",
+            {"Ilse": "agent", "Marten": "customer"},
+            id="name-given-first-is-no-evidence",
+        ),
+    ],
+)
+def test_greeting_by_name_tells_roles_only_when_the_name_was_not_announced(
+    text: str, roles: dict[str, str]
+) -> None:
     t = parse_transcript(text, lang="en")
-    assert {tu.speaker: tu.role for tu in t.turns} == {"Noor": "customer", "Dario": "agent"}
-
-
-def test_a_name_the_other_speaker_gave_first_is_no_evidence() -> None:
-    # the agent introduces herself; the customer then uses her name: that says nothing about roles
-    text = (
-        "Ilse: Good morning, Ilse speaking, how can I help you today?\n"
-        "Marten: Morning Ilse, my meter reading was rejected online\n"
-        "Ilse: Let me check that for you, could you give me the meter number?\n"
-        "Marten: 4471-22\n"
-    )
-    t = parse_transcript(text, lang="en")
-    assert {tu.speaker: tu.role for tu in t.turns} == {"Ilse": "agent", "Marten": "customer"}
+    assert {tu.speaker: tu.role for tu in t.turns} == roles
 
 
 def test_lowercased_phrase_regex_finds_what_the_case_insensitive_one_finds() -> None:
