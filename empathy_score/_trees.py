@@ -11,17 +11,19 @@ starting from the baseline (tested against scikit-learn on the corpus).
 that shadows ``_raw_predict``; :func:`uninstall` removes it, so that saved models hold scikit-learn objects only.
 Models with categorical splits keep scikit-learn's own path.
 
-:func:`calibrated_proba` predicts a temperature-calibrated ensemble of such models without scikit-learn's
-per-member input checks (a dozen array validations and target-type checks per call, which cost more than the
-trees for one transcript); it computes what ``CalibratedClassifierCV.predict_proba`` computes, step by step.
+:func:`calibrated_proba` predicts a temperature-calibrated ensemble of such models (or of soft votes of
+such a model and a logistic regression) without scikit-learn's per-member input checks (a dozen array
+validations and target-type checks per call, which cost more than the trees for one transcript); it computes
+what ``CalibratedClassifierCV.predict_proba`` computes, step by step.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, VotingClassifier
+from sklearn.linear_model import LogisticRegression
 
 __all__ = ["TreeWalker", "install", "uninstall", "calibrated_proba"]
 
@@ -77,13 +79,18 @@ class TreeWalker:
 
 
 def _boosted(clf: Any) -> Iterator[HistGradientBoostingClassifier]:
-    """The boosted models inside ``clf``: itself, or the estimators of a CalibratedClassifierCV."""
+    """The boosted models inside ``clf``: itself, the voters of a VotingClassifier, the estimators of a
+    CalibratedClassifierCV (and the voters inside those)."""
     if isinstance(clf, HistGradientBoostingClassifier):
         yield clf
+        return
+    if isinstance(clf, VotingClassifier):
+        for est in getattr(clf, "estimators_", ()) or ():
+            yield from _boosted(est)
     for cc in getattr(clf, "calibrated_classifiers_", ()) or ():
         est = getattr(cc, "estimator", None)
-        if isinstance(est, HistGradientBoostingClassifier):
-            yield est
+        if isinstance(est, (HistGradientBoostingClassifier, VotingClassifier)):
+            yield from _boosted(est)
 
 
 def install(clf: Any) -> int:
@@ -108,23 +115,61 @@ def uninstall(clf: Any) -> None:
             delattr(est, _ATTR)
 
 
-def _temperature_members(clf: Any) -> list[tuple[TreeWalker, float]] | None:
-    """(walker, beta) of each member of a temperature-calibrated ensemble of walked multiclass models, or
-    ``None`` when ``clf`` is anything else."""
+def _walker(est: Any, n_classes: int) -> TreeWalker | None:
+    """The walker installed on a multiclass boosted model of ``n_classes`` classes, else ``None``."""
+    walker = getattr(est, "__dict__", {}).get(_ATTR)
+    if not isinstance(walker, TreeWalker) or len(walker.per_class) != n_classes or len(est.classes_) != n_classes:
+        return None
+    return walker
+
+
+def _scorer(est: Any, n_classes: int, width: int) -> Callable[[np.ndarray], np.ndarray] | None:
+    """What ``est``'s response method (decision function, else probabilities) returns for a validated matrix
+    of ``width`` columns, computed as scikit-learn computes it; ``None`` for an estimator of another kind."""
+    if isinstance(est, HistGradientBoostingClassifier):
+        walker = _walker(est, n_classes)
+        if walker is None or est.n_features_in_ != width or hasattr(est, "feature_names_in_"):
+            return None
+        return walker.raw  # its decision_function
+    if not isinstance(est, VotingClassifier) or est.voting != "soft" or len(est.classes_) != n_classes:
+        return None
+    parts: list[Callable[[np.ndarray], np.ndarray]] = []
+    for voter in getattr(est, "estimators_", ()) or ():
+        if isinstance(voter, HistGradientBoostingClassifier):
+            raw = _scorer(voter, n_classes, width)
+            if raw is None:
+                return None
+            parts.append(lambda X, raw=raw, loss=voter._loss: loss.predict_proba(raw(X)))
+        elif isinstance(voter, LogisticRegression) and voter.n_features_in_ == width and len(voter.classes_) == n_classes:
+            parts.append(voter.predict_proba)  # cheap: one product, its own few checks
+        else:
+            return None
+    if not parts:
+        return None
+    weights = est._weights_not_none
+    # VotingClassifier.predict_proba: the voters' probabilities stacked, then their (weighted) average
+    return lambda X: np.average(np.asarray([f(X) for f in parts]), axis=0, weights=weights)
+
+
+def _temperature_members(clf: Any, width: int) -> list[tuple[Callable[[np.ndarray], np.ndarray], float]] | None:
+    """(scorer, beta) of each member of a temperature-calibrated ensemble of walked multiclass models (or of
+    soft votes with one), or ``None`` when ``clf`` is anything else."""
     from sklearn.calibration import CalibratedClassifierCV
 
     if not isinstance(clf, CalibratedClassifierCV) or getattr(clf, "method", None) != "temperature":
         return None
     members = []
     n_classes = len(clf.classes_)
+    if n_classes < 3:
+        return None
     for cc in getattr(clf, "calibrated_classifiers_", None) or ():
-        walker = getattr(getattr(cc, "estimator", None), "__dict__", {}).get(_ATTR)
         cals = getattr(cc, "calibrators", ())
-        if (not isinstance(walker, TreeWalker) or getattr(cc, "method", None) != "temperature" or len(cals) != 1
-                or n_classes < 3 or len(walker.per_class) != n_classes or len(walker.est.classes_) != n_classes
-                or not hasattr(cals[0], "beta_")):
+        if getattr(cc, "method", None) != "temperature" or len(cals) != 1 or not hasattr(cals[0], "beta_"):
             return None
-        members.append((walker, float(cals[0].beta_)))
+        scorer = _scorer(getattr(cc, "estimator", None), n_classes, width)
+        if scorer is None:
+            return None
+        members.append((scorer, float(cals[0].beta_)))
     return members or None
 
 
@@ -138,15 +183,15 @@ def calibrated_proba(clf: Any, X: Any) -> np.ndarray | None:
     """
     from sklearn.utils.extmath import softmax
 
-    members = _temperature_members(clf)
-    if members is None or not isinstance(X, np.ndarray) or X.ndim != 2 or X.dtype != np.float64:
+    if not isinstance(X, np.ndarray) or X.ndim != 2 or X.dtype != np.float64:
         return None
-    if X.shape[1] != members[0][0].est.n_features_in_ or hasattr(members[0][0].est, "feature_names_in_"):
+    members = _temperature_members(clf, X.shape[1])
+    if members is None:
         return None
     X = np.ascontiguousarray(X)
     mean = np.zeros((X.shape[0], len(clf.classes_)))
-    for walker, beta in members:
-        logits = walker.raw(X)
+    for scorer, beta in members:
+        logits = scorer(X)
         if np.all((logits >= 0) & (logits <= 1)) and np.all(np.isclose(logits.sum(axis=1), 1.0)):
             logits = np.log(logits + 1e-12)
         proba = softmax(beta * logits)

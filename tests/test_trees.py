@@ -84,15 +84,20 @@ def test_walker_on_a_small_multiclass_model_with_missing_values() -> None:
     assert np.array_equal(est.predict_proba(Xt), p_plain)
 
 
-def _calibrated(method: str) -> tuple[object, np.ndarray]:
+def _calibrated(method: str, *, vote: bool = False, ensemble: bool = True) -> tuple[object, np.ndarray]:
     from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import VotingClassifier
+    from sklearn.linear_model import LogisticRegression
 
     rng = np.random.default_rng(3)
     X = rng.normal(size=(300, 6))
     y = np.array(["low", "medium", "high"])[(X[:, 0] + 0.5 * X[:, 1] > 0).astype(int) + (X[:, 2] > 0.8)]
-    X[rng.random(X.shape) < 0.05] = np.nan
-    clf = CalibratedClassifierCV(HistGradientBoostingClassifier(max_iter=25, random_state=0), method=method,
-                                 cv=3, ensemble=True).fit(X, y)
+    est: object = HistGradientBoostingClassifier(max_iter=25, random_state=0)
+    if vote:  # logistic regression takes no missing values
+        est = VotingClassifier([("hgb", est), ("lr", LogisticRegression(C=0.1))], voting="soft", weights=[2, 1])
+    else:
+        X[rng.random(X.shape) < 0.05] = np.nan
+    clf = CalibratedClassifierCV(est, method=method, cv=3, ensemble=ensemble).fit(X, y)
     return clf, X
 
 
@@ -112,6 +117,20 @@ def test_calibrated_fast_path_equals_scikit_learn() -> None:
     fast = _trees.calibrated_proba(model.band_clf, Xb)
     if fast is not None:
         assert np.array_equal(fast, model.band_clf.predict_proba(Xb))
+
+
+@pytest.mark.parametrize("ensemble", [True, False])
+def test_calibrated_fast_path_equals_scikit_learn_for_a_soft_vote(ensemble: bool) -> None:
+    clf, X = _calibrated("temperature", vote=True, ensemble=ensemble)
+    expected = clf.predict_proba(X)
+    assert _trees.install(clf) == (3 if ensemble else 1)
+    for data in (X, X[:1], X * 3.0):
+        got = _trees.calibrated_proba(clf, data)
+        assert got is not None
+        assert np.array_equal(got, clf.predict_proba(data))
+    assert np.array_equal(_trees.calibrated_proba(clf, X), expected)
+    _trees.uninstall(clf)
+    assert _trees.calibrated_proba(clf, X) is None  # the walkers are gone: scikit-learn's path
 
 
 def test_calibrated_fast_path_declines_other_models_and_inputs() -> None:
