@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, VotingClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_score
@@ -241,6 +241,13 @@ def _calibrated(clf: Any, setup: str) -> CalibratedClassifierCV:
                                   ensemble=kind != "single")
 
 
+def _soft_vote(c: float) -> Callable[[], Any]:
+    """The shallow boosted model and a logistic regression, their probabilities averaged: the trees find
+    interactions of situation and behaviour, the linear model is smoother where the trees have few rows."""
+    boosted, linear = _hgb(max_depth=2, learning_rate=0.05, max_iter=400), _logreg(c)
+    return lambda: VotingClassifier([("boosted", boosted()), ("linear", linear())], voting="soft")
+
+
 CANDIDATES: tuple[Candidate, ...] = (
     Candidate("logreg_C0.1", False, True, _logreg(0.1)),
     Candidate("logreg_C0.3", False, True, _logreg(0.3)),
@@ -249,6 +256,8 @@ CANDIDATES: tuple[Candidate, ...] = (
     Candidate("hist_gradient_boosting_d2", False, True, _hgb(max_depth=2, learning_rate=0.05, max_iter=400)),
     Candidate("hist_gradient_boosting_leaf20", False, True,
               _hgb(max_depth=None, max_leaf_nodes=8, min_samples_leaf=20, learning_rate=0.05, max_iter=300)),
+    Candidate("soft_vote_d2+logreg_C0.1", False, True, _soft_vote(0.1)),
+    Candidate("soft_vote_d2+logreg_C0.3", False, True, _soft_vote(0.3)),
     Candidate("logreg_C0.3+ngrams", True, True, _logreg(0.3)),
     Candidate("logreg_C1+ngrams", True, True, _logreg(1.0)),
 )
@@ -283,7 +292,8 @@ class _Design:
 
 def _fit_input(estimator: Any, X: Any) -> Any:
     """``X`` as ``estimator`` takes it: gradient boosting takes dense input only."""
-    return X.toarray() if isinstance(estimator, HistGradientBoostingClassifier) and sparse.issparse(X) else X
+    dense_only = isinstance(estimator, (HistGradientBoostingClassifier, VotingClassifier))
+    return X.toarray() if dense_only and sparse.issparse(X) else X
 
 
 def _fit_predict(cand: Candidate, A: Sequence[Analysis], F: np.ndarray, y: np.ndarray,
