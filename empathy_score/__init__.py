@@ -18,7 +18,7 @@ def __getattr__(name: str) -> object:
         "Evidence": ("detect", "Evidence"),
         "load_model": ("model", "load_model"),
         "train": ("training", "train"),
-        "TranscriptFeaturizer": ("features", "TranscriptFeaturizer"),
+        "TranscriptFeaturizer": ("featurizer", "TranscriptFeaturizer"),
     }
     if name in lazy:
         import importlib
