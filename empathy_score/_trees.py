@@ -25,7 +25,10 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier, VotingClassifier
 from sklearn.linear_model import LogisticRegression
 
-__all__ = ["TreeWalker", "install", "uninstall", "calibrated_proba"]
+from ._predict import (_CONSTANT, _HGB, _ISOTONIC, _LOGREG, _TEMPERATURE, _TREE_PARTS, _VOTE, FORMAT, Calibrator,
+                       calibrated_mean, temperature, walk)
+
+__all__ = ["TreeWalker", "install", "uninstall", "calibrated_proba", "export"]
 
 _ATTR = "_raw_predict"
 
@@ -63,19 +66,7 @@ class TreeWalker:
 
     def raw(self, X: np.ndarray) -> np.ndarray:
         """Raw predictions for an already validated float64 matrix."""
-        n = X.shape[0]
-        raw = np.zeros((n, len(self.per_class)), dtype=self.baseline.dtype, order="F")
-        rows = np.arange(n)[:, None]
-        for k, (roots, feature, threshold, missing_left, left, right, value) in enumerate(self.per_class):
-            node = np.broadcast_to(roots, (n, len(roots))).copy()
-            for _ in range(self.depth):
-                x = X[rows, feature[node]]
-                go_left = np.where(np.isnan(x), missing_left[node], x <= threshold[node])
-                node = np.where(go_left, left[node], right[node])
-            # baseline, then each tree's leaf in turn: cumsum adds left to right, as scikit-learn's loop does
-            terms = np.concatenate((np.full((n, 1), self.baseline[k]), value[node]), axis=1)
-            raw[:, k] = np.cumsum(terms, axis=1)[:, -1]
-        return raw
+        return walk(self.per_class, self.baseline, self.depth, X)
 
 
 def _boosted(clf: Any) -> Iterator[HistGradientBoostingClassifier]:
@@ -151,7 +142,7 @@ def _scorer(est: Any, n_classes: int, width: int) -> Callable[[np.ndarray], np.n
     return lambda X: np.average(np.asarray([f(X) for f in parts]), axis=0, weights=weights)
 
 
-def _temperature_members(clf: Any, width: int) -> list[tuple[Callable[[np.ndarray], np.ndarray], float]] | None:
+def _temperature_members(clf: Any, width: int) -> list[tuple[Callable[[np.ndarray], np.ndarray], Calibrator]] | None:
     """(scorer, beta) of each member of a temperature-calibrated ensemble of walked multiclass models (or of
     soft votes with one), or ``None`` when ``clf`` is anything else."""
     from sklearn.calibration import CalibratedClassifierCV
@@ -163,13 +154,13 @@ def _temperature_members(clf: Any, width: int) -> list[tuple[Callable[[np.ndarra
     if n_classes < 3:
         return None
     for cc in getattr(clf, "calibrated_classifiers_", None) or ():
-        cals = getattr(cc, "calibrators", ())
+        cals: Any = getattr(cc, "calibrators", ())
         if getattr(cc, "method", None) != "temperature" or len(cals) != 1 or not hasattr(cals[0], "beta_"):
             return None
         scorer = _scorer(getattr(cc, "estimator", None), n_classes, width)
         if scorer is None:
             return None
-        members.append((scorer, float(cals[0].beta_)))
+        members.append((scorer, temperature(float(cals[0].beta_))))
     return members or None
 
 
@@ -181,21 +172,127 @@ def calibrated_proba(clf: Any, X: Any) -> np.ndarray | None:
     probabilities (the same test scikit-learn applies), times the member's fitted ``beta_``, through softmax;
     then the members' mean. Tested equal to scikit-learn's result on the corpus.
     """
-    from sklearn.utils.extmath import softmax
-
     if not isinstance(X, np.ndarray) or X.ndim != 2 or X.dtype != np.float64:
         return None
     members = _temperature_members(clf, X.shape[1])
     if members is None:
         return None
-    X = np.ascontiguousarray(X)
-    mean = np.zeros((X.shape[0], len(clf.classes_)))
-    for scorer, beta in members:
-        logits = scorer(X)
-        if np.all((logits >= 0) & (logits <= 1)) and np.all(np.isclose(logits.sum(axis=1), 1.0)):
-            logits = np.log(logits + 1e-12)
-        proba = softmax(beta * logits)
-        proba[(1.0 < proba) & (proba <= 1.0 + 1e-5)] = 1.0
-        mean += proba
-    mean /= len(members)
-    return mean
+    return calibrated_mean(members, np.ascontiguousarray(X), len(clf.classes_))
+
+
+def _export_trees(est: HistGradientBoostingClassifier, n_classes: int, prefix: str, out: dict[str, np.ndarray]) -> bool:
+    try:
+        walker = TreeWalker(est)
+    except (ValueError, AttributeError, KeyError):
+        return False
+    if len(walker.per_class) != n_classes or len(est.classes_) != n_classes or hasattr(est, "feature_names_in_"):
+        return False
+    out[prefix + "n_classes"] = np.array(n_classes)
+    out[prefix + "baseline"] = walker.baseline
+    out[prefix + "depth"] = np.array(walker.depth)
+    for k, arrays in enumerate(walker.per_class):
+        for part, arr in zip(_TREE_PARTS, arrays):
+            out[f"{prefix}c{k}_{part}"] = arr
+    return True
+
+
+def _export_logreg(est: Any, n_classes: int, prefix: str, out: dict[str, np.ndarray]) -> bool:
+    if (not isinstance(est, LogisticRegression) or len(est.classes_) != n_classes or n_classes < 3
+            or hasattr(est, "feature_names_in_") or est.coef_.shape[0] != n_classes):
+        return False
+    out[prefix + "kind"] = np.array(_LOGREG)
+    out[prefix + "coef"] = est.coef_
+    out[prefix + "intercept"] = est.intercept_
+    return True
+
+
+def _export_calibration(cc: Any, est: Any, n_classes: int, prefix: str, out: dict[str, np.ndarray]) -> bool:
+    from sklearn.isotonic import IsotonicRegression
+
+    cals: Any = getattr(cc, "calibrators", ())
+    method = getattr(cc, "method", None)
+    if method == "temperature":
+        if len(cals) != 1 or not hasattr(cals[0], "beta_"):
+            return False
+        out[prefix + "method"] = np.array(_TEMPERATURE)
+        out[prefix + "beta"] = np.array(float(cals[0].beta_))
+        return True
+    if method != "isotonic" or len(cals) != n_classes or est is None:
+        return False
+    # one map per band, in the order of the member's classes, which must be the calibrated model's own
+    if [str(c) for c in est.classes_] != [str(c) for c in cc.classes]:
+        return False
+    out[prefix + "method"] = np.array(_ISOTONIC)
+    for k, cal in enumerate(cals):
+        if not isinstance(cal, IsotonicRegression) or cal.out_of_bounds != "clip":
+            return False
+        out[f"{prefix}iso{k}_x"] = np.asarray(cal.X_thresholds_, dtype=np.float64)
+        out[f"{prefix}iso{k}_y"] = np.asarray(cal.y_thresholds_, dtype=np.float64)
+        out[f"{prefix}iso{k}_bounds"] = np.array([cal.X_min_, cal.X_max_], dtype=np.float64)
+    return True
+
+
+def export(band_clf: Any, reason_clf: Any, scaler: Any) -> dict[str, np.ndarray] | None:
+    """The arrays :class:`empathy_score._predict.Predictor` predicts from, or ``None`` for a model of a kind
+    it does not cover (that model then predicts with scikit-learn)."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.preprocessing import StandardScaler
+
+    from .training import _ConstantReason
+
+    if (not isinstance(scaler, StandardScaler) or not scaler.with_mean or not scaler.with_std
+            or getattr(scaler, "mean_", None) is None or getattr(scaler, "scale_", None) is None):
+        return None
+    if not isinstance(band_clf, CalibratedClassifierCV) or getattr(band_clf, "method", None) not in ("temperature", "isotonic"):
+        return None
+    n_classes = len(band_clf.classes_)
+    out: dict[str, np.ndarray] = {
+        "format": np.array(FORMAT),
+        "scaler_mean": np.asarray(scaler.mean_, dtype=np.float64),
+        "scaler_scale": np.asarray(scaler.scale_, dtype=np.float64),
+        "band_classes": np.asarray([str(c) for c in band_clf.classes_]),
+    }
+    if n_classes < 3:
+        return None
+    members = getattr(band_clf, "calibrated_classifiers_", None) or ()
+    for i, cc in enumerate(members):
+        prefix = f"band{i}_"
+        est = getattr(cc, "estimator", None)
+        if not _export_calibration(cc, est, n_classes, prefix, out):
+            return None
+        if isinstance(est, HistGradientBoostingClassifier):
+            out[prefix + "kind"] = np.array(_HGB)
+            if not _export_trees(est, n_classes, prefix, out):
+                return None
+        elif isinstance(est, VotingClassifier) and est.voting == "soft" and len(est.classes_) == n_classes:
+            out[prefix + "kind"] = np.array(_VOTE)
+            voters = getattr(est, "estimators_", None) or []
+            out[prefix + "n_voters"] = np.array(len(voters))
+            if est._weights_not_none is not None:
+                out[prefix + "weights"] = np.asarray(est._weights_not_none, dtype=np.float64)
+            for j, voter in enumerate(voters):
+                vp = f"{prefix}v{j}_"
+                if isinstance(voter, HistGradientBoostingClassifier):
+                    out[vp + "kind"] = np.array(_HGB)
+                    ok = _export_trees(voter, n_classes, vp, out)
+                else:
+                    ok = _export_logreg(voter, n_classes, vp, out)
+                if not ok:
+                    return None
+        else:
+            return None
+    if not members:
+        return None
+    out["band_n_members"] = np.array(len(members))
+    if isinstance(reason_clf, LogisticRegression):
+        out["reason_classes"] = np.asarray([str(c) for c in reason_clf.classes_])
+        if not _export_logreg(reason_clf, len(reason_clf.classes_), "reason_", out):
+            return None
+    elif isinstance(reason_clf, _ConstantReason):
+        out["reason_kind"] = np.array(_CONSTANT)
+        out["reason_classes"] = np.asarray([str(c) for c in reason_clf.classes_])
+        if reason_clf.cols is not None:
+            out["reason_cols"] = np.asarray(reason_clf.cols, dtype=np.int64)
+    else:
+        return None
+    return out

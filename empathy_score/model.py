@@ -9,10 +9,16 @@ Persistence: ``model.joblib`` plus ``model.json`` (library and dependency versio
 file, training-data hash, feature names, bands, cross-validated and held-out metrics). joblib files are
 pickles, which can run code when loaded: :func:`load_model` checks the hash *before* unpickling and refuses
 files outside the bundled model unless ``trusted=True``.
+
+When the model is of a kind :mod:`empathy_score._predict` covers, ``save`` also writes ``predictor.npz``
+(plain arrays, its SHA-256 in ``model.json``) and a loaded model predicts from it with NumPy alone, bitwise
+as scikit-learn would: a scoring process then never imports scikit-learn (~70 MB and a second of start-up).
+The scikit-learn objects (``band_clf``, ``reason_clf``, ``scaler``) load from ``model.joblib`` on first use.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import platform
@@ -25,9 +31,8 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
-from scipy import sparse
 
-from . import _trees
+from ._predict import Predictor
 from .detect import Analysis
 from .errors import ModelError
 from .features import FEATURE_NAMES, customer_text, to_analysis, transcript_features
@@ -37,6 +42,8 @@ __all__ = ["CsatModel", "load_model", "default_model", "MODEL_FILE", "CARD_FILE"
 
 MODEL_FILE = "model.joblib"
 CARD_FILE = "model.json"
+PREDICTOR_FILE = "predictor.npz"
+_LAZY = ("band_clf", "reason_clf", "scaler", "tfidf")  # the scikit-learn parts, loaded on first use
 FORMAT_VERSION = 1
 # Behaviours whose addition coaching tries, and the feature flips that adding each implies.
 COACHABLE = tuple(b for b in POSITIVE_BEHAVIORS if b not in ("hold_reason", "hold_duration", "hold_thanks", "hold_request"))
@@ -101,27 +108,60 @@ class CsatModel:
     card: dict[str, Any] = field(default_factory=dict)
     use_features: bool = True
 
+    def __getattr__(self, name: str) -> Any:
+        # only reached when normal lookup fails: a model loaded with its predictor has not read its
+        # scikit-learn objects yet
+        source = self.__dict__.get("_joblib_path")
+        if name not in _LAZY or source is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        expected, actual = self.card.get("sha256"), _sha256(source)
+        if expected != actual:
+            raise ModelError(f"{source}: SHA-256 {actual[:12]}… differs from {expected and expected[:12]}… in "
+                             f"{CARD_FILE} (changed since the model was loaded); refusing to load it")
+        full = _load_joblib(source)
+        for attr in _LAZY:
+            self.__dict__.setdefault(attr, getattr(full, attr))
+        return self.__dict__[name]
+
+    @property
+    def predictor(self) -> Predictor | None:
+        """The NumPy-only form this model predicts with, when it has one."""
+        return self.__dict__.get("_predictor")
+
     # ---- design matrices -------------------------------------------------------------------------
     def design(self, analyses: Sequence[Any], feats: np.ndarray | None = None) -> Any:
         """The classifier's input for these analyses or transcripts (``feats`` overrides the behaviour
         features)."""
         analyses = [to_analysis(a) for a in analyses]
         X = _feature_matrix(analyses, self.feature_names) if feats is None else feats
+        predictor = self.predictor
+        if predictor is not None:
+            return predictor.scale(X)  # a predictor exists only for behaviour-feature models
         Xs = self.scaler.transform(X)
         if self.tfidf is None:
             return Xs
+        from scipy import sparse
+
         T = self.tfidf.transform([customer_text(a) for a in analyses]) * self.text_weight
         if not getattr(self, "use_features", True):
             return T
         return sparse.hstack([sparse.csr_matrix(Xs), T], format="csr")
 
     def _proba(self, design: Any) -> np.ndarray:
-        _trees.install(self.band_clf)  # same numbers as scikit-learn's tree-by-tree path, ~10x less per call
-        p = _trees.calibrated_proba(self.band_clf, design)
-        if p is None:
-            with single_threaded():
-                p = self.band_clf.predict_proba(design)
-        order = [list(self.band_clf.classes_).index(b) for b in self.bands]
+        predictor = self.predictor
+        if predictor is not None:
+            p, classes = predictor.band_proba(design), predictor.band_classes
+        else:
+            from . import _trees
+
+            _trees.install(self.band_clf)  # same numbers as scikit-learn's tree-by-tree path, ~10x less per call
+            fast = _trees.calibrated_proba(self.band_clf, design)
+            if fast is None:
+                with single_threaded():
+                    fast = self.band_clf.predict_proba(design)
+            p = fast
+            classes = list(self.band_clf.classes_)
+        order = [classes.index(b) for b in self.bands]
         return np.asarray(p[:, order], dtype=float)
 
     def predict_proba(self, analyses: Sequence[Any]) -> np.ndarray:
@@ -134,9 +174,13 @@ class CsatModel:
         return self._reasons(self.design(analyses))
 
     def _reasons(self, design: Any) -> list[dict[str, float]]:
-        with single_threaded():
-            p = self.reason_clf.predict_proba(design)
-        classes = list(self.reason_clf.classes_)
+        predictor = self.predictor
+        if predictor is not None:
+            p, classes = predictor.reason_proba(design), predictor.reason_classes
+        else:
+            with single_threaded():
+                p = self.reason_clf.predict_proba(design)
+            classes = list(self.reason_clf.classes_)
         return [{r: float(row[classes.index(r)]) if r in classes else 0.0 for r in self.reasons} for row in p]
 
     def predict_with_features(
@@ -220,15 +264,33 @@ class CsatModel:
 
     # ---- persistence -----------------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
-        """Write ``model.joblib`` and ``model.json`` into ``directory`` (created if needed)."""
+        """Write ``model.joblib`` and ``model.json`` into ``directory`` (created if needed), and
+        ``predictor.npz`` when the model is of a kind that predicts without scikit-learn."""
         import joblib
+
+        from . import _trees
 
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         path = d / MODEL_FILE
-        _trees.uninstall(self.band_clf)  # the file holds scikit-learn's objects only
-        joblib.dump(self, path, compress=3)
+        plain = copy.copy(self)
+        for attr in _LAZY:
+            setattr(plain, attr, getattr(self, attr))  # read from the joblib file if not yet loaded
+        for attr in ("_predictor", "_joblib_path"):
+            plain.__dict__.pop(attr, None)
+        _trees.uninstall(plain.band_clf)  # the file holds scikit-learn's objects only
+        joblib.dump(plain, path, compress=3)
+        arrays = _trees.export(plain.band_clf, plain.reason_clf, plain.scaler) if plain.tfidf is None else None
+        predictor_path = d / PREDICTOR_FILE
+        if arrays is not None:
+            arrays["feature_baseline"] = np.asarray(self.baseline, dtype=np.float64)  # what explanations occlude to
+            np.savez_compressed(predictor_path, **arrays)  # type: ignore[arg-type]
+        else:
+            predictor_path.unlink(missing_ok=True)
         card = dict(self.card)
+        card.pop("predictor_sha256", None)
+        if arrays is not None:
+            card["predictor_sha256"] = _sha256(predictor_path)
         card.update(
             {
                 "format_version": FORMAT_VERSION,
@@ -253,18 +315,24 @@ def _sha256(path: Path) -> str:
 
 
 def _versions() -> dict[str, str]:
-    import joblib
-    import sklearn
-    import spacy
+    """Versions of the library and its dependencies, read from the installed distributions' metadata
+    (importing scikit-learn just to read its version would cost a scoring process ~70 MB)."""
+    from importlib.metadata import PackageNotFoundError, version
 
     from . import __version__
 
+    def of(dist: str) -> str:
+        try:
+            return version(dist)
+        except PackageNotFoundError:
+            return "unknown"
+
     return {
         "empathy_score": __version__,
-        "scikit-learn": sklearn.__version__,
-        "spacy": spacy.__version__,
+        "scikit-learn": of("scikit-learn"),
+        "spacy": of("spacy"),
         "numpy": np.__version__,
-        "joblib": joblib.__version__,
+        "joblib": of("joblib"),
         "python": platform.python_version(),
     }
 
@@ -313,12 +381,48 @@ def load_model(path: str | Path | None = None, *, trusted: bool = False) -> Csat
                 UserWarning,
                 stacklevel=2,
             )
+    predictor_path = d / PREDICTOR_FILE
+    if card.get("predictor_sha256") and predictor_path.is_file():
+        actual = _sha256(predictor_path)
+        if actual != card["predictor_sha256"]:
+            raise ModelError(
+                f"{predictor_path}: SHA-256 {actual[:12]}… differs from {card['predictor_sha256'][:12]}… in "
+                f"{CARD_FILE}; refusing to load a modified model file"
+            )
+        try:
+            with np.load(predictor_path, allow_pickle=False) as npz:
+                arrays = {k: npz[k] for k in npz.files}
+            baseline = arrays.pop("feature_baseline", None)
+            predictor = Predictor(arrays)
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{predictor_path}: unreadable predictor ({exc})") from None
+        return _lazy_model(card, predictor, baseline, model_path)
+    model = _load_joblib(model_path)
+    model.card = card
+    return model
+
+
+def _load_joblib(path: Path) -> CsatModel:
     import joblib
 
-    model = joblib.load(model_path)
+    model = joblib.load(path)
     if not isinstance(model, CsatModel):
-        raise ModelError(f"{model_path}: not an empathy-score model")
-    model.card = card
+        raise ModelError(f"{path}: not an empathy-score model")
+    return model
+
+
+def _lazy_model(card: dict[str, Any], predictor: Predictor, baseline: np.ndarray | None, joblib_path: Path) -> CsatModel:
+    """A model that predicts with ``predictor`` and reads its scikit-learn objects from ``joblib_path`` when
+    they are first asked for."""
+    names = tuple(card.get("feature_names") or ())
+    if not names or baseline is None or baseline.shape != (len(names),) or predictor.n_features != len(names):
+        raise ModelError(f"{joblib_path.parent}: the predictor's columns do not match the feature names in {CARD_FILE}")
+    model = object.__new__(CsatModel)
+    model.__dict__.update(
+        baseline=baseline, bands=tuple(card.get("bands") or BANDS), reasons=tuple(card.get("reasons") or CONTACT_REASONS),
+        feature_names=names, text_weight=1.0, card=card, use_features=True, tfidf=None,
+        _predictor=predictor, _joblib_path=joblib_path,
+    )
     return model
 
 

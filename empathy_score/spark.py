@@ -10,6 +10,7 @@ files are broadcast once and checked against the SHA-256 in their ``model.json``
 
 from __future__ import annotations
 
+import atexit
 import functools
 import shutil
 import tempfile
@@ -56,7 +57,7 @@ def _model_spec(spark: Any, model_path: str | None, trusted: bool) -> Any:
     A model outside the package is first loaded here with :func:`load_model`, so that a missing, untrusted or
     modified model fails on the driver with its usual error instead of in every task.
     """
-    from .model import CARD_FILE, MODEL_FILE, bundled_model_dir, load_model
+    from .model import CARD_FILE, MODEL_FILE, PREDICTOR_FILE, bundled_model_dir, load_model
 
     if model_path is None:
         return None
@@ -65,7 +66,7 @@ def _model_spec(spark: Any, model_path: str | None, trusted: bool) -> Any:
     if d.resolve() == bundled_model_dir().resolve():
         return None
     key = load_model(d, trusted=trusted).card["sha256"]
-    files = {name: (d / name).read_bytes() for name in (MODEL_FILE, CARD_FILE)}
+    files = {name: (d / name).read_bytes() for name in (MODEL_FILE, CARD_FILE, PREDICTOR_FILE) if (d / name).is_file()}
     try:
         return key, spark.sparkContext.broadcast(files)
     except (AttributeError, NotImplementedError):  # Spark Connect has no SparkContext: ship with the task
@@ -91,8 +92,11 @@ def _worker_model(spec: Any) -> Any:
                 for name, data in files.items():
                     Path(folder, name).write_bytes(data)
                 model = load_model(folder, trusted=True)  # verifies the SHA-256 before unpickling
-            finally:
+            except BaseException:
                 shutil.rmtree(folder, ignore_errors=True)
+                raise
+            # a model that predicts from its arrays reads model.joblib only if asked for its scikit-learn parts
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
             if model.card.get("sha256") != key:
                 from .errors import ModelError
 
