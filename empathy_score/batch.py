@@ -247,8 +247,8 @@ def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
-# Imported once by the fork server, so that the workers it forks share these modules' memory instead of
-# each importing spaCy and scikit-learn again.
+# Imported once by the fork server, so that the workers it forks share these modules' memory (spaCy, NumPy,
+# the library) instead of each importing them again.
 _PRELOAD = ["empathy_score.scoring"]
 
 
