@@ -209,6 +209,11 @@ class Predictor:
 
         return vote
 
+    @property
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays it was built from (what ``predictor.npz`` holds)."""
+        return self._arrays
+
     def __reduce__(self) -> tuple[type, tuple[dict[str, np.ndarray]]]:
         return Predictor, (self._arrays,)  # rebuilt from its arrays (its functions are closures)
 

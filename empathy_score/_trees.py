@@ -11,24 +11,23 @@ starting from the baseline (tested against scikit-learn on the corpus).
 that shadows ``_raw_predict``; :func:`uninstall` removes it, so that saved models hold scikit-learn objects only.
 Models with categorical splits keep scikit-learn's own path.
 
-:func:`calibrated_proba` predicts a temperature-calibrated ensemble of such models (or of soft votes of
-such a model and a logistic regression) without scikit-learn's per-member input checks (a dozen array
-validations and target-type checks per call, which cost more than the trees for one transcript); it computes
-what ``CalibratedClassifierCV.predict_proba`` computes, step by step.
+:func:`export` writes a calibrated model of such trees (and of soft votes of them with logistic
+regressions) as the arrays :class:`empathy_score._predict.Predictor` predicts from with NumPy alone, without
+scikit-learn's per-member input checks (a dozen array validations and target-type checks per call, which cost
+more than the trees for one transcript).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier, VotingClassifier
 from sklearn.linear_model import LogisticRegression
 
-from ._predict import (_CONSTANT, _HGB, _ISOTONIC, _LOGREG, _TEMPERATURE, _TREE_PARTS, _VOTE, FORMAT, Calibrator,
-                       calibrated_mean, temperature, walk)
+from ._predict import _CONSTANT, _HGB, _ISOTONIC, _LOGREG, _TEMPERATURE, _TREE_PARTS, _VOTE, FORMAT, walk
 
-__all__ = ["TreeWalker", "install", "uninstall", "calibrated_proba", "export"]
+__all__ = ["TreeWalker", "install", "uninstall", "export"]
 
 _ATTR = "_raw_predict"
 
@@ -106,80 +105,6 @@ def uninstall(clf: Any) -> None:
             delattr(est, _ATTR)
 
 
-def _walker(est: Any, n_classes: int) -> TreeWalker | None:
-    """The walker installed on a multiclass boosted model of ``n_classes`` classes, else ``None``."""
-    walker = getattr(est, "__dict__", {}).get(_ATTR)
-    if not isinstance(walker, TreeWalker) or len(walker.per_class) != n_classes or len(est.classes_) != n_classes:
-        return None
-    return walker
-
-
-def _scorer(est: Any, n_classes: int, width: int) -> Callable[[np.ndarray], np.ndarray] | None:
-    """What ``est``'s response method (decision function, else probabilities) returns for a validated matrix
-    of ``width`` columns, computed as scikit-learn computes it; ``None`` for an estimator of another kind."""
-    if isinstance(est, HistGradientBoostingClassifier):
-        walker = _walker(est, n_classes)
-        if walker is None or est.n_features_in_ != width or hasattr(est, "feature_names_in_"):
-            return None
-        return walker.raw  # its decision_function
-    if not isinstance(est, VotingClassifier) or est.voting != "soft" or len(est.classes_) != n_classes:
-        return None
-    parts: list[Callable[[np.ndarray], np.ndarray]] = []
-    for voter in getattr(est, "estimators_", ()) or ():
-        if isinstance(voter, HistGradientBoostingClassifier):
-            raw = _scorer(voter, n_classes, width)
-            if raw is None:
-                return None
-            parts.append(lambda X, raw=raw, loss=voter._loss: loss.predict_proba(raw(X)))
-        elif isinstance(voter, LogisticRegression) and voter.n_features_in_ == width and len(voter.classes_) == n_classes:
-            parts.append(voter.predict_proba)  # cheap: one product, its own few checks
-        else:
-            return None
-    if not parts:
-        return None
-    weights = est._weights_not_none
-    # VotingClassifier.predict_proba: the voters' probabilities stacked, then their (weighted) average
-    return lambda X: np.average(np.asarray([f(X) for f in parts]), axis=0, weights=weights)
-
-
-def _temperature_members(clf: Any, width: int) -> list[tuple[Callable[[np.ndarray], np.ndarray], Calibrator]] | None:
-    """(scorer, beta) of each member of a temperature-calibrated ensemble of walked multiclass models (or of
-    soft votes with one), or ``None`` when ``clf`` is anything else."""
-    from sklearn.calibration import CalibratedClassifierCV
-
-    if not isinstance(clf, CalibratedClassifierCV) or getattr(clf, "method", None) != "temperature":
-        return None
-    members = []
-    n_classes = len(clf.classes_)
-    if n_classes < 3:
-        return None
-    for cc in getattr(clf, "calibrated_classifiers_", None) or ():
-        cals: Any = getattr(cc, "calibrators", ())
-        if getattr(cc, "method", None) != "temperature" or len(cals) != 1 or not hasattr(cals[0], "beta_"):
-            return None
-        scorer = _scorer(getattr(cc, "estimator", None), n_classes, width)
-        if scorer is None:
-            return None
-        members.append((scorer, temperature(float(cals[0].beta_))))
-    return members or None
-
-
-def calibrated_proba(clf: Any, X: Any) -> np.ndarray | None:
-    """``clf.predict_proba(X)`` for a temperature-calibrated ensemble of walked boosted models (``None`` when
-    ``clf`` or ``X`` is of another kind: the caller then asks scikit-learn).
-
-    Per member: the raw scores (its ``decision_function``), read as logits unless they look like
-    probabilities (the same test scikit-learn applies), times the member's fitted ``beta_``, through softmax;
-    then the members' mean. Tested equal to scikit-learn's result on the corpus.
-    """
-    if not isinstance(X, np.ndarray) or X.ndim != 2 or X.dtype != np.float64:
-        return None
-    members = _temperature_members(clf, X.shape[1])
-    if members is None:
-        return None
-    return calibrated_mean(members, np.ascontiguousarray(X), len(clf.classes_))
-
-
 def _export_trees(est: HistGradientBoostingClassifier, n_classes: int, prefix: str, out: dict[str, np.ndarray]) -> bool:
     try:
         walker = TreeWalker(est)
@@ -246,14 +171,14 @@ def export(band_clf: Any, reason_clf: Any, scaler: Any) -> dict[str, np.ndarray]
     if not isinstance(band_clf, CalibratedClassifierCV) or getattr(band_clf, "method", None) not in ("temperature", "isotonic"):
         return None
     n_classes = len(band_clf.classes_)
+    if n_classes < 3:
+        return None
     out: dict[str, np.ndarray] = {
         "format": np.array(FORMAT),
         "scaler_mean": np.asarray(scaler.mean_, dtype=np.float64),
         "scaler_scale": np.asarray(scaler.scale_, dtype=np.float64),
         "band_classes": np.asarray([str(c) for c in band_clf.classes_]),
     }
-    if n_classes < 3:
-        return None
     members = getattr(band_clf, "calibrated_classifiers_", None) or ()
     for i, cc in enumerate(members):
         prefix = f"band{i}_"

@@ -125,8 +125,15 @@ class CsatModel:
 
     @property
     def predictor(self) -> Predictor | None:
-        """The NumPy-only form this model predicts with, when it has one."""
-        return self.__dict__.get("_predictor")
+        """The NumPy-only form this model predicts with: read from ``predictor.npz``, or exported from the
+        fitted objects on first use; ``None`` for a kind it does not cover (scikit-learn predicts)."""
+        if "_predictor" not in self.__dict__:
+            from . import _trees
+
+            arrays = _trees.export(self.band_clf, self.reason_clf, self.scaler) if self.tfidf is None else None
+            self.__dict__["_predictor"] = Predictor(arrays) if arrays is not None else None
+        predictor: Predictor | None = self.__dict__["_predictor"]
+        return predictor
 
     # ---- design matrices -------------------------------------------------------------------------
     def design(self, analyses: Sequence[Any], feats: np.ndarray | None = None) -> Any:
@@ -155,11 +162,8 @@ class CsatModel:
             from . import _trees
 
             _trees.install(self.band_clf)  # same numbers as scikit-learn's tree-by-tree path, ~10x less per call
-            fast = _trees.calibrated_proba(self.band_clf, design)
-            if fast is None:
-                with single_threaded():
-                    fast = self.band_clf.predict_proba(design)
-            p = fast
+            with single_threaded():
+                p = self.band_clf.predict_proba(design)
             classes = list(self.band_clf.classes_)
         order = [classes.index(b) for b in self.bands]
         return np.asarray(p[:, order], dtype=float)
@@ -280,16 +284,17 @@ class CsatModel:
             plain.__dict__.pop(attr, None)
         _trees.uninstall(plain.band_clf)  # the file holds scikit-learn's objects only
         joblib.dump(plain, path, compress=3)
-        arrays = _trees.export(plain.band_clf, plain.reason_clf, plain.scaler) if plain.tfidf is None else None
+        predictor = self.predictor
         predictor_path = d / PREDICTOR_FILE
-        if arrays is not None:
-            arrays["feature_baseline"] = np.asarray(self.baseline, dtype=np.float64)  # what explanations occlude to
+        if predictor is not None:
+            # with the training means that explanations occlude to
+            arrays = dict(predictor.arrays, feature_baseline=np.asarray(self.baseline, dtype=np.float64))
             np.savez_compressed(predictor_path, **arrays)  # type: ignore[arg-type]
         else:
             predictor_path.unlink(missing_ok=True)
         card = dict(self.card)
         card.pop("predictor_sha256", None)
-        if arrays is not None:
+        if predictor is not None:
             card["predictor_sha256"] = _sha256(predictor_path)
         card.update(
             {

@@ -32,6 +32,7 @@ def _sklearn_twin(model_dir: Path) -> object:
     """The same model read from its joblib file only: it predicts with scikit-learn."""
     model = _load_joblib(model_dir / "model.joblib")
     model.card = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
+    model.__dict__["_predictor"] = None  # not exported on first use
     assert model.predictor is None
     return model
 
@@ -49,6 +50,9 @@ def test_bundled_model_predicts_from_its_arrays_as_scikit_learn_does() -> None:
     bands = ["high", "low", "medium"] * 4
     assert model.explain_and_coach(A[:12], bands) == twin.explain_and_coach(A[:12], bands)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    # a model read from its joblib file alone (as one fresh from training) exports the same arrays on first use
+    fresh = _load_joblib(bundled_model_dir() / "model.joblib")
+    assert fresh.predictor is not None and np.array_equal(fresh.predict_proba(A), proba)
 
 
 def test_scoring_with_the_bundled_model_imports_no_scikit_learn() -> None:

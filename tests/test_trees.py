@@ -9,6 +9,7 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from empathy_score import _trees, load_model
+from empathy_score._predict import Predictor
 from empathy_score.model import default_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,44 +102,45 @@ def _calibrated(method: str, *, vote: bool = False, ensemble: bool = True) -> tu
     return clf, X
 
 
-def test_calibrated_fast_path_equals_scikit_learn() -> None:
-    clf, X = _calibrated("temperature")
+def _exported(clf: object, X: np.ndarray) -> Predictor | None:
+    """``clf`` exported with an identity scaler (``X`` is what it was fitted on) and a reason model."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(np.nan_to_num(X))
+    scaler.mean_, scaler.scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
+    reasons = np.array(["billing", "defect", "outage"])[np.arange(len(X)) % 3]
+    arrays = _trees.export(clf, LogisticRegression().fit(np.nan_to_num(X), reasons), scaler)
+    return Predictor(arrays) if arrays is not None else None
+
+
+@pytest.mark.parametrize("method", ["temperature", "isotonic"])
+@pytest.mark.parametrize("vote,ensemble", [(False, True), (True, True), (True, False)])
+def test_exported_predictor_equals_scikit_learn(method: str, vote: bool, ensemble: bool) -> None:
+    clf, X = _calibrated(method, vote=vote, ensemble=ensemble)
     expected = clf.predict_proba(X)  # scikit-learn's own path: no walker installed yet
-    assert _trees.install(clf) == 3
-    for data in (X, X[:1], X * 3.0):
-        got = _trees.calibrated_proba(clf, data)
-        assert got is not None
-        assert np.array_equal(got, clf.predict_proba(data))
-    assert np.array_equal(_trees.calibrated_proba(clf, X), expected)
-    # the bundled model, when it is of this kind, on corpus-like rows
-    model = default_model()
-    _trees.install(model.band_clf)
-    Xb = _corpus_design(60)
-    fast = _trees.calibrated_proba(model.band_clf, Xb)
-    if fast is not None:
-        assert np.array_equal(fast, model.band_clf.predict_proba(Xb))
-
-
-@pytest.mark.parametrize("ensemble", [True, False])
-def test_calibrated_fast_path_equals_scikit_learn_for_a_soft_vote(ensemble: bool) -> None:
-    clf, X = _calibrated("temperature", vote=True, ensemble=ensemble)
-    expected = clf.predict_proba(X)
     assert _trees.install(clf) == (3 if ensemble else 1)
+    predictor = _exported(clf, X)
+    assert predictor is not None
+    assert predictor.band_classes == list(clf.classes_)
     for data in (X, X[:1], X * 3.0):
-        got = _trees.calibrated_proba(clf, data)
-        assert got is not None
-        assert np.array_equal(got, clf.predict_proba(data))
-    assert np.array_equal(_trees.calibrated_proba(clf, X), expected)
-    _trees.uninstall(clf)
-    assert _trees.calibrated_proba(clf, X) is None  # the walkers are gone: scikit-learn's path
+        assert np.array_equal(predictor.band_proba(data), clf.predict_proba(data))
+    assert np.array_equal(predictor.band_proba(X), expected)
 
 
-def test_calibrated_fast_path_declines_other_models_and_inputs() -> None:
+def test_export_declines_other_models_and_the_predictor_other_inputs() -> None:
     clf, X = _calibrated("sigmoid")
-    _trees.install(clf)
-    assert _trees.calibrated_proba(clf, X) is None  # per-class calibration: scikit-learn's path
+    assert _exported(clf, X) is None  # sigmoid calibration: scikit-learn's path
+    rng = np.random.default_rng(1)
+    Xc = np.column_stack([rng.integers(0, 4, 300), rng.normal(size=300)]).astype(float)
+    from sklearn.calibration import CalibratedClassifierCV
+
+    yc = np.array(["low", "medium", "high"])[Xc[:, 0].astype(int) % 3]
+    boosted = HistGradientBoostingClassifier(categorical_features=[0], max_iter=10, random_state=0)
+    cat = CalibratedClassifierCV(boosted, method="temperature", cv=3).fit(Xc, yc)
+    assert _exported(cat, Xc) is None  # categorical splits: no walker
     tclf, X = _calibrated("temperature")
-    assert _trees.calibrated_proba(tclf, X) is None  # no walker installed
-    _trees.install(tclf)
-    assert _trees.calibrated_proba(tclf, X.astype(np.float32)) is None
-    assert _trees.calibrated_proba(tclf, X[:, :3]) is None
+    predictor = _exported(tclf, X)
+    assert predictor is not None
+    with pytest.raises(ValueError, match="6 feature columns"):
+        predictor.scale(X[:, :3])
