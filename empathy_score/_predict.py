@@ -157,6 +157,16 @@ def calibrated_mean(members: list[tuple[Scorer, Calibrator]], X: np.ndarray, n_c
     return mean
 
 
+def lexicon_vote(X: np.ndarray, cols: list[int] | None, n: int) -> np.ndarray:
+    """The reason model of a model trained without reason labels: softmax of the lexicon's reason columns
+    ``cols`` of ``X`` (uniform over ``n`` reasons when the input has no feature columns)."""
+    if cols is None:
+        return np.full((X.shape[0], n), 1.0 / n)
+    sub = X[:, cols]
+    sub = np.exp(sub - sub.max(axis=1, keepdims=True))
+    return np.asarray(sub / sub.sum(axis=1, keepdims=True))
+
+
 class Predictor:
     """Band and reason probabilities of an exported model from its arrays."""
 
@@ -178,8 +188,9 @@ class Predictor:
         if kind == _LOGREG:
             self._reason: Scorer = _logreg_scorer(arrays, "reason_")
         elif kind == _CONSTANT:
-            cols = arrays.get("reason_cols")
-            self._reason = self._constant_reason(None if cols is None else [int(c) for c in cols])
+            raw_cols, n = arrays.get("reason_cols"), len(self.reason_classes)
+            cols = None if raw_cols is None else [int(c) for c in raw_cols]
+            self._reason = lambda X: lexicon_vote(X, cols, n)
         else:
             raise ValueError(f"predictor arrays: unknown reason model kind {kind}")
 
@@ -196,18 +207,6 @@ class Predictor:
                                (float(bounds[0]), float(bounds[1]))))
             return isotonic(curves)
         raise ValueError(f"predictor arrays: unknown calibration method {method} at {prefix!r}")
-
-    def _constant_reason(self, cols: list[int] | None) -> Scorer:
-        n = len(self.reason_classes)
-        if cols is None:
-            return lambda X: np.full((X.shape[0], n), 1.0 / n)
-
-        def vote(X: np.ndarray) -> np.ndarray:  # the training module's _ConstantReason
-            sub = X[:, cols]
-            sub = np.exp(sub - sub.max(axis=1, keepdims=True))
-            return np.asarray(sub / sub.sum(axis=1, keepdims=True))
-
-        return vote
 
     @property
     def arrays(self) -> dict[str, np.ndarray]:

@@ -30,6 +30,7 @@ from scipy import sparse
 
 from .detect import Analysis
 from .errors import EmpathyScoreError, TranscriptError
+from ._predict import lexicon_vote
 from .features import FEATURE_NAMES, MODEL_FEATURE_NAMES, customer_text, to_analysis, transcript_features
 from .model import CsatModel
 from .taxonomy import BANDS, CONTACT_REASONS
@@ -456,12 +457,9 @@ class _ConstantReason:
         self.cols = list(cols) if cols is not None else None
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        if self.cols is None:
-            return np.full((X.shape[0], len(CONTACT_REASONS)), 1.0 / len(CONTACT_REASONS))
-        M = X.toarray() if hasattr(X, "toarray") else np.asarray(X)
-        sub = M[:, self.cols]
-        sub = np.exp(sub - sub.max(axis=1, keepdims=True))
-        return np.asarray(sub / sub.sum(axis=1, keepdims=True))
+        if self.cols is not None:
+            X = X.toarray() if hasattr(X, "toarray") else np.asarray(X)
+        return lexicon_vote(X, self.cols, len(CONTACT_REASONS))
 
 
 def _train_reason(X: Any, reasons: Sequence[str | None] | None, A: Sequence[Analysis],

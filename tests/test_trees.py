@@ -102,15 +102,17 @@ def _calibrated(method: str, *, vote: bool = False, ensemble: bool = True) -> tu
     return clf, X
 
 
-def _exported(clf: object, X: np.ndarray) -> Predictor | None:
+def _exported(clf: object, X: np.ndarray, reason: object = None) -> Predictor | None:
     """``clf`` exported with an identity scaler (``X`` is what it was fitted on) and a reason model."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
     scaler = StandardScaler().fit(np.nan_to_num(X))
     scaler.mean_, scaler.scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
-    reasons = np.array(["billing", "defect", "outage"])[np.arange(len(X)) % 3]
-    arrays = _trees.export(clf, LogisticRegression().fit(np.nan_to_num(X), reasons), scaler)
+    if reason is None:
+        labels = np.array(["billing", "defect", "outage"])[np.arange(len(X)) % 3]
+        reason = LogisticRegression().fit(np.nan_to_num(X), labels)
+    arrays = _trees.export(clf, reason, scaler)
     return Predictor(arrays) if arrays is not None else None
 
 
@@ -126,6 +128,21 @@ def test_exported_predictor_equals_scikit_learn(method: str, vote: bool, ensembl
     for data in (X, X[:1], X * 3.0):
         assert np.array_equal(predictor.band_proba(data), clf.predict_proba(data))
     assert np.array_equal(predictor.band_proba(X), expected)
+
+
+def test_exported_reason_models_equal_the_fitted_ones() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from empathy_score.training import _ConstantReason
+
+    clf, X = _calibrated("temperature", vote=True)
+    labels = np.array(["billing", "defect", "outage", "how_to", "feedback"])[np.arange(len(X)) % 5]
+    fitted = LogisticRegression().fit(X, labels)
+    for reason in (fitted, _ConstantReason([0, 1, 2, 3, 4]), _ConstantReason(None)):
+        predictor = _exported(clf, X, reason)
+        assert predictor is not None
+        assert predictor.reason_classes == [str(c) for c in reason.classes_]
+        assert np.array_equal(predictor.reason_proba(X), reason.predict_proba(X))
 
 
 def test_export_declines_other_models_and_the_predictor_other_inputs() -> None:
