@@ -20,11 +20,12 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-__all__ = ["FORMAT", "Predictor", "softmax", "walk"]
+__all__ = ["FORMAT", "Forest", "Predictor", "softmax"]
 
 FORMAT = 1
 _HGB, _VOTE, _LOGREG, _CONSTANT = 0, 1, 2, 3
 _TEMPERATURE, _ISOTONIC = 0, 1
+_BLOCK_CELLS = 1 << 13  # (row, tree) pairs per step of a walk (more fall out of the CPU cache: slower)
 _TREE_PARTS = ("roots", "feature", "threshold", "missing_left", "left", "right", "value")
 
 Trees = list[tuple[np.ndarray, ...]]  # per class: the _TREE_PARTS arrays
@@ -39,25 +40,76 @@ def softmax(X: np.ndarray) -> np.ndarray:
     return X
 
 
-def walk(trees: Trees, baseline: np.ndarray, depth: int, X: np.ndarray) -> np.ndarray:
-    """Raw scores of a boosted model for a float64 matrix: every (row, tree) pair descends together, one
-    level per step; then the baseline and each tree's leaf are added left to right, as scikit-learn's loop
-    adds them."""
-    n = X.shape[0]
-    raw = np.zeros((n, len(trees)), dtype=baseline.dtype, order="F")
-    rows = np.arange(n)[:, None]
-    for k, (roots, feature, threshold, missing_left, left, right, value) in enumerate(trees):
-        node = np.broadcast_to(roots, (n, len(roots))).copy()
-        for _ in range(depth):
-            x = X[rows, feature[node]]
-            go_left = np.where(np.isnan(x), missing_left[node], x <= threshold[node])
-            node = np.where(go_left, left[node], right[node])
-        terms = np.concatenate((np.full((n, 1), baseline[k]), value[node]), axis=1)
-        raw[:, k] = np.cumsum(terms, axis=1)[:, -1]
-    return raw
+class Forest:
+    """The boosted trees of every member of a model walked as one forest: a segment per (tree set, class).
+
+    Every (row, tree) pair descends together, one level per step (a leaf points to itself, so rows already
+    there stay); then each segment's baseline and its trees' leaves are added left to right, as scikit-learn's
+    loop adds them (shorter segments padded with zeros, which leave a sum unchanged). One walk for all members
+    instead of one per member and class: for one transcript, NumPy's per-call cost is most of a walk's time.
+    """
+
+    def __init__(self, sets: list[tuple[Trees, np.ndarray]], depth: int) -> None:
+        segments = [(trees_k, base[k]) for trees, base in sets for k, trees_k in enumerate(trees)]
+        self.depth = depth
+        self.n_segments = len(segments)
+        parts: list[list[np.ndarray]] = [[] for _ in _TREE_PARTS]
+        offset = 0
+        for (roots, feature, threshold, missing_left, left, right, value), _ in segments:
+            for j, arr in enumerate((roots + offset, feature, threshold, missing_left, left + offset,
+                                     right + offset, value)):
+                parts[j].append(arr)
+            offset += len(feature)
+        (self.roots, self.feature, self.threshold, self.missing_left, self.left, self.right,
+         self.value) = (np.concatenate(p) if p else np.zeros(0) for p in parts)
+        counts = [len(trees_k[0]) for trees_k, _ in segments]
+        n_trees = sum(counts)
+        width = max(counts, default=0)
+        # column of each segment's t-th tree in the leaf matrix; padding reads a zero column past the end
+        # (None when every segment has as many trees: the leaf matrix is then reshaped, not gathered)
+        self.columns: np.ndarray | None = None
+        if any(c != width for c in counts):
+            self.columns = np.full((self.n_segments, width), n_trees, dtype=np.intp)
+            start = 0
+            for s, c in enumerate(counts):
+                self.columns[s, :c] = np.arange(start, start + c)
+                start += c
+        self.width = width
+        self.baseline = np.array([b for _, b in segments], dtype=np.float64)
+        # rows walked together: enough to share NumPy's per-call cost, few enough for the arrays to stay in cache
+        self.block = max(1, _BLOCK_CELLS // max(1, n_trees))
+
+    def raw(self, X: np.ndarray) -> np.ndarray:
+        """Raw scores of a float64 matrix, one column per segment."""
+        n = X.shape[0]
+        if n <= self.block:
+            return self._raw(X)
+        out = np.empty((n, self.n_segments))
+        for i in range(0, n, self.block):
+            out[i:i + self.block] = self._raw(X[i:i + self.block])
+        return out
+
+    def _raw(self, X: np.ndarray) -> np.ndarray:
+        n, n_trees = X.shape[0], len(self.roots)
+        node = np.broadcast_to(self.roots, (n, n_trees)).copy()
+        rows = np.arange(n)[:, None]
+        for _ in range(self.depth):
+            x = X[rows, self.feature[node]]
+            go_left = np.where(np.isnan(x), self.missing_left[node], x <= self.threshold[node])
+            node = np.where(go_left, self.left[node], self.right[node])
+        terms = np.empty((n, self.n_segments, self.width + 1))
+        terms[:, :, 0] = self.baseline
+        if self.columns is None:
+            terms[:, :, 1:] = self.value[node].reshape(n, self.n_segments, self.width)
+        else:
+            leaves = np.zeros((n, n_trees + 1))
+            leaves[:, :n_trees] = self.value[node]
+            terms[:, :, 1:] = leaves[:, self.columns]
+        return np.cumsum(terms, axis=2)[:, :, -1]
 
 
-Scorer = Callable[[np.ndarray], np.ndarray]
+# A member's response from the input rows and the forest's raw scores of those rows.
+Scorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def _get(arrays: Mapping[str, np.ndarray], key: str) -> np.ndarray:
@@ -67,26 +119,44 @@ def _get(arrays: Mapping[str, np.ndarray], key: str) -> np.ndarray:
         raise ValueError(f"predictor arrays: {key!r} is missing") from None
 
 
-def _trees_scorer(arrays: Mapping[str, np.ndarray], prefix: str, proba: bool) -> Scorer:
-    n_classes = int(_get(arrays, prefix + "n_classes"))
-    trees = [tuple(_get(arrays, f"{prefix}c{k}_{part}") for part in _TREE_PARTS) for k in range(n_classes)]
-    baseline = _get(arrays, prefix + "baseline")
-    depth = int(_get(arrays, prefix + "depth"))
+class _ForestBuilder:
+    """Collects the tree sets of a model's members; each gets its columns of the one forest's output."""
+
+    def __init__(self) -> None:
+        self.sets: list[tuple[Trees, np.ndarray]] = []
+        self.depth = 0
+        self.width = 0
+
+    def add(self, arrays: Mapping[str, np.ndarray], prefix: str) -> slice:
+        n_classes = int(_get(arrays, prefix + "n_classes"))
+        trees = [tuple(_get(arrays, f"{prefix}c{k}_{part}") for part in _TREE_PARTS) for k in range(n_classes)]
+        self.sets.append((trees, _get(arrays, prefix + "baseline")))
+        self.depth = max(self.depth, int(_get(arrays, prefix + "depth")))
+        cols = slice(self.width, self.width + n_classes)
+        self.width += n_classes
+        return cols
+
+    def forest(self) -> Forest | None:
+        return Forest(self.sets, self.depth) if self.sets else None
+
+
+def _trees_scorer(forest: _ForestBuilder, arrays: Mapping[str, np.ndarray], prefix: str, proba: bool) -> Scorer:
+    cols = forest.add(arrays, prefix)
     if proba:  # HistGradientBoostingClassifier.predict_proba: its loss's inverse link, softmax
-        return lambda X: softmax(walk(trees, baseline, depth, X))
-    return lambda X: walk(trees, baseline, depth, X)  # its decision_function
+        return lambda X, raw: softmax(raw[:, cols])
+    return lambda X, raw: raw[:, cols]  # its decision_function
 
 
-def _logreg_scorer(arrays: Mapping[str, np.ndarray], prefix: str) -> Scorer:
+def _logreg_scorer(arrays: Mapping[str, np.ndarray], prefix: str) -> Callable[[np.ndarray], np.ndarray]:
     coef, intercept = _get(arrays, prefix + "coef"), _get(arrays, prefix + "intercept")
     # LogisticRegression.predict_proba (multinomial): softmax of X @ coef.T + intercept
     return lambda X: softmax(X @ coef.T + intercept)
 
 
-def _member_scorer(arrays: Mapping[str, np.ndarray], prefix: str) -> Scorer:
+def _member_scorer(forest: _ForestBuilder, arrays: Mapping[str, np.ndarray], prefix: str) -> Scorer:
     kind = int(_get(arrays, prefix + "kind"))
     if kind == _HGB:
-        return _trees_scorer(arrays, prefix, proba=False)
+        return _trees_scorer(forest, arrays, prefix, proba=False)
     if kind != _VOTE:
         raise ValueError(f"predictor arrays: unknown member kind {kind} at {prefix!r}")
     parts: list[Scorer] = []
@@ -94,14 +164,15 @@ def _member_scorer(arrays: Mapping[str, np.ndarray], prefix: str) -> Scorer:
         vp = f"{prefix}v{j}_"
         vkind = int(_get(arrays, vp + "kind"))
         if vkind == _HGB:
-            parts.append(_trees_scorer(arrays, vp, proba=True))
+            parts.append(_trees_scorer(forest, arrays, vp, proba=True))
         elif vkind == _LOGREG:
-            parts.append(_logreg_scorer(arrays, vp))
+            linear = _logreg_scorer(arrays, vp)
+            parts.append(lambda X, raw, linear=linear: linear(X))
         else:
             raise ValueError(f"predictor arrays: unknown voter kind {vkind} at {vp!r}")
     weights = arrays.get(prefix + "weights")
     # VotingClassifier.predict_proba: the voters' probabilities stacked, then their (weighted) average
-    return lambda X: np.average(np.asarray([f(X) for f in parts]), axis=0, weights=weights)
+    return lambda X, raw: np.average(np.asarray([f(X, raw) for f in parts]), axis=0, weights=weights)
 
 
 Calibrator = Callable[[np.ndarray], np.ndarray]
@@ -147,12 +218,13 @@ def isotonic(curves: list[tuple[np.ndarray, np.ndarray, tuple[float, float]]]) -
     return calibrate
 
 
-def calibrated_mean(members: list[tuple[Scorer, Calibrator]], X: np.ndarray, n_classes: int) -> np.ndarray:
+def calibrated_mean(members: list[tuple[Scorer, Calibrator]], X: np.ndarray, raw: np.ndarray,
+                    n_classes: int) -> np.ndarray:
     """``CalibratedClassifierCV.predict_proba``: each member's response through its calibration map, then
-    the members' mean."""
+    the members' mean (``raw``: the model's forest's output for ``X``)."""
     mean = np.zeros((X.shape[0], n_classes))
     for scorer, calibrate in members:
-        mean += calibrate(scorer(X))
+        mean += calibrate(scorer(X, raw))
     mean /= len(members)
     return mean
 
@@ -179,14 +251,16 @@ class Predictor:
         self.scale_ = _get(arrays, "scaler_scale")
         self.band_classes = [str(c) for c in _get(arrays, "band_classes")]
         n_classes = len(self.band_classes)
-        self.members = [(_member_scorer(arrays, f"band{i}_"), self._calibrator(arrays, f"band{i}_", n_classes))
+        trees = _ForestBuilder()
+        self.members = [(_member_scorer(trees, arrays, f"band{i}_"), self._calibrator(arrays, f"band{i}_", n_classes))
                         for i in range(int(_get(arrays, "band_n_members")))]
         if not self.members:
             raise ValueError("predictor arrays: no band model members")
+        self.forest = trees.forest()  # every member's trees, walked once per call
         self.reason_classes = [str(c) for c in _get(arrays, "reason_classes")]
         kind = int(_get(arrays, "reason_kind"))
         if kind == _LOGREG:
-            self._reason: Scorer = _logreg_scorer(arrays, "reason_")
+            self._reason: Callable[[np.ndarray], np.ndarray] = _logreg_scorer(arrays, "reason_")
         elif kind == _CONSTANT:
             raw_cols, n = arrays.get("reason_cols"), len(self.reason_classes)
             cols = None if raw_cols is None else [int(c) for c in raw_cols]
@@ -231,7 +305,9 @@ class Predictor:
 
     def band_proba(self, Xs: np.ndarray) -> np.ndarray:
         """Calibrated band probabilities of scaled rows, columns in :attr:`band_classes` order."""
-        return calibrated_mean(self.members, np.ascontiguousarray(Xs), len(self.band_classes))
+        X = np.ascontiguousarray(Xs)
+        raw = self.forest.raw(X) if self.forest is not None else np.zeros((X.shape[0], 0))
+        return calibrated_mean(self.members, X, raw, len(self.band_classes))
 
     def reason_proba(self, Xs: np.ndarray) -> np.ndarray:
         """Reason probabilities of scaled rows, columns in :attr:`reason_classes` order."""

@@ -25,7 +25,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier, VotingClassifier
 from sklearn.linear_model import LogisticRegression
 
-from ._predict import _CONSTANT, _HGB, _ISOTONIC, _LOGREG, _TEMPERATURE, _TREE_PARTS, _VOTE, FORMAT, walk
+from ._predict import _CONSTANT, _HGB, _ISOTONIC, _LOGREG, _TEMPERATURE, _TREE_PARTS, _VOTE, FORMAT, Forest
 
 __all__ = ["TreeWalker", "install", "uninstall", "export"]
 
@@ -59,13 +59,14 @@ class TreeWalker:
             depth = max(depth, int(table["depth"].max()))
         self.per_class = per_class
         self.depth = depth
+        self.forest = Forest([(per_class, self.baseline)], depth)
 
     def __call__(self, X: Any, n_threads: int | None = None) -> np.ndarray:
         return self.raw(self.est._preprocess_X(X, reset=False))
 
     def raw(self, X: np.ndarray) -> np.ndarray:
         """Raw predictions for an already validated float64 matrix."""
-        return walk(self.per_class, self.baseline, self.depth, X)
+        return self.forest.raw(X)
 
 
 def _boosted(clf: Any) -> Iterator[HistGradientBoostingClassifier]:

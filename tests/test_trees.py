@@ -85,6 +85,28 @@ def test_walker_on_a_small_multiclass_model_with_missing_values() -> None:
     assert np.array_equal(est.predict_proba(Xt), p_plain)
 
 
+
+def test_one_forest_walks_models_of_unequal_sizes_and_depths_as_each_alone() -> None:
+    from empathy_score._predict import Forest
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(300, 5))
+    X[rng.random(X.shape) < 0.1] = np.nan
+    y = (np.nan_to_num(X[:, 0]) > 0).astype(int) + (np.nan_to_num(X[:, 1]) > 0.5)
+    models = [HistGradientBoostingClassifier(max_iter=12, max_depth=2, random_state=0).fit(X, y),
+              HistGradientBoostingClassifier(max_iter=30, max_depth=4, random_state=0).fit(X, y),
+              HistGradientBoostingClassifier(max_iter=7, max_leaf_nodes=5, random_state=0).fit(X, y)]
+    walkers = [_trees.TreeWalker(m) for m in models]
+    forest = Forest([(w.per_class, w.baseline) for w in walkers], max(w.depth for w in walkers))
+    assert forest.columns is not None  # unequal tree counts: the padded path
+    Xt = rng.normal(size=(3 * forest.block + 2, 5))  # several blocks of rows, the last one short
+    Xt[rng.random(Xt.shape) < 0.2] = np.nan
+    for data in (Xt, Xt[:1]):
+        raw = forest.raw(data)
+        expected = np.hstack([HistGradientBoostingClassifier._raw_predict(m, data) for m in models])
+        assert raw.shape == expected.shape
+        assert np.array_equal(raw, expected)
+
 def _calibrated(method: str, *, vote: bool = False, ensemble: bool = True) -> tuple[object, np.ndarray]:
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.ensemble import VotingClassifier
