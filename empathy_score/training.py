@@ -3,7 +3,8 @@
 ``train(transcripts, labels)`` is the Python entry point; ``empathy-score train DATA --label FIELD`` the
 command-line one. Estimators are chosen by grouped cross-validation (groups keep one writer's or one agent's
 calls together), and probabilities are calibrated (sigmoid, isotonic or temperature scaling; one model or
-five fold copies: whichever has the lowest cross-validated ECE; see :data:`CALIBRATIONS`). Numeric survey scores are mapped
+five fold copies: whichever is best calibrated, by cross-validated ECE, in its worst language; see
+:func:`choose_calibration`). Numeric survey scores are mapped
 to bands by ``--bands`` (default ``1-2:low,3:medium,4-5:high``).
 """
 
@@ -41,6 +42,7 @@ __all__ = [
     "to_band",
     "load_labelled",
     "LabelledSet",
+    "choose_calibration",
     "expected_calibration_error",
     "evaluate_model",
     "DEFAULT_BANDS",
@@ -225,13 +227,42 @@ def _hgb(**params: Any) -> Callable[[], Any]:
     return lambda: HistGradientBoostingClassifier(**base)
 
 
-# Calibration setups tried by cross-validated ECE: the method, and whether the model is five calibrated
-# fold copies averaged ("ensemble") or one classifier fitted on all rows with its map fitted on 5-fold
-# out-of-fold scores ("single": a fifth of the cost per prediction call). Ties go to the earlier entry.
+# Calibration setups tried by cross-validated ECE (see choose_calibration): the method, and whether the model
+# is five calibrated fold copies averaged ("ensemble") or one classifier fitted on all rows with its map fitted
+# on 5-fold out-of-fold scores ("single": a fifth of the cost per prediction call). Ties go to the earlier entry.
 # Temperature scaling (scikit-learn >= 1.8) rescales all bands together; sigmoid and isotonic fit one map per
 # band and renormalise.
 CALIBRATIONS: tuple[str, ...] = ("sigmoid/single", "isotonic/single", "sigmoid/ensemble", "isotonic/ensemble",
                                   "temperature/single", "temperature/ensemble")
+
+
+# A single model costs a fifth of an ensemble per prediction; it is kept unless an ensemble calibrates better by
+# more than this (cross-validated ECE, worst language).
+CALIBRATION_MARGIN = 0.005
+_MIN_LANGUAGE_ROWS = 30  # languages with fewer labelled rows are too few for their own ECE (10 bins)
+
+
+def _ece_by_language(proba: np.ndarray, y_idx: np.ndarray, langs: np.ndarray) -> dict[str, float]:
+    return {str(lang): round(expected_calibration_error(proba[langs == lang], y_idx[langs == lang]), 4)
+            for lang in sorted(set(langs.tolist())) if (langs == lang).sum() >= _MIN_LANGUAGE_ROWS}
+
+
+def choose_calibration(results: dict[str, dict[str, Any]]) -> str:
+    """The calibration setup to ship, from each setup's cross-validated ``ece`` and ``ece_by_language``.
+
+    Probabilities must be calibrated in every language, not just on average: a setup is scored by its worst
+    language's ECE (its overall ECE when no language has enough rows). Among the setups within
+    :data:`CALIBRATION_MARGIN` of the best score, a single model wins over an ensemble (a fifth of the cost of a
+    prediction); then the lower score, then the order of :data:`CALIBRATIONS`.
+    """
+
+    def score(k: str) -> float:
+        by_lang = results[k].get("ece_by_language") or {}
+        return max(by_lang.values()) if by_lang else float(results[k]["ece"])
+
+    best = min(score(k) for k in results)
+    near = [k for k in results if score(k) <= best + CALIBRATION_MARGIN]
+    return min(near, key=lambda k: (not k.endswith("/single"), score(k), CALIBRATIONS.index(k)))
 
 
 def _calibrated(clf: Any, setup: str) -> CalibratedClassifierCV:
@@ -405,10 +436,12 @@ def train(
         chosen = best_text
     calibration: dict[str, Any] = {}
     if len(A) >= 200:  # isotonic needs data; below this, sigmoid without a contest
+        langs = np.array([a.transcript.lang for a in A])
         for setup in CALIBRATIONS:
             say(f"cross-validating {setup} calibration of {chosen.name}")
-            calibration[setup], _ = _cross_validate(chosen, A, F, y, g, folds, calibrate=setup)
-    method = min(calibration, key=lambda k: (calibration[k]["ece"], CALIBRATIONS.index(k))) if calibration else CALIBRATIONS[0]
+            calibration[setup], oof = _cross_validate(chosen, A, F, y, g, folds, calibrate=setup)
+            calibration[setup]["ece_by_language"] = _ece_by_language(oof, y, langs)
+    method = choose_calibration(calibration) if calibration else CALIBRATIONS[0]
     say(f"chosen {chosen.name} with {method} calibration; fitting the final model")
     design = _Design(A, F, chosen.text, chosen.features)
     estimator = chosen.make()
@@ -421,8 +454,9 @@ def train(
         "estimator": chosen.name,
         "calibration": f"{method}: " + ("one model, its map fitted on 5-fold out-of-fold scores" if method.endswith("single")
                                         else "5 fold models, each calibrated on its held-out fold, averaged")
-                       + "; chosen by cross-validated ECE",
-        "calibration_cv": {k: {"ece": v["ece"], "macro_f1": v["macro_f1"]} for k, v in calibration.items()},
+                       + "; chosen by cross-validated ECE in the worst-calibrated language",
+        "calibration_cv": {k: {"ece": v["ece"], "ece_by_language": v["ece_by_language"], "macro_f1": v["macro_f1"]}
+                           for k, v in calibration.items()},
         "n_train": len(A),
         "label_counts": dict(Counter(y_names)),
         "language_counts": dict(Counter(a.transcript.lang for a in A)),

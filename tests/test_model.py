@@ -14,7 +14,15 @@ from empathy_score import load_model, parse_transcript, score_transcript
 from empathy_score.cli import main
 from empathy_score.model import default_model
 from empathy_score.taxonomy import BANDS
-from empathy_score.training import ABLATION, _data_hash, load_labelled, parse_bands, to_band, train
+from empathy_score.training import (
+    ABLATION,
+    _data_hash,
+    choose_calibration,
+    load_labelled,
+    parse_bands,
+    to_band,
+    train,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -95,6 +103,24 @@ def _small_set(n_per_band: int = 30) -> tuple[list[str], list[str], list[str]]:
     texts = [Path(data.sources[i]).read_text(encoding="utf-8") for i in idx]
     return texts, [data.labels[i] for i in idx], [data.groups[i] for i in idx]
 
+
+
+def test_calibration_is_chosen_by_its_worst_language_and_prefers_one_model_when_close() -> None:
+    def res(ece: float, **by_lang: float) -> dict[str, object]:
+        return {"ece": ece, "ece_by_language": by_lang}
+
+    # the lowest overall ECE hides a badly calibrated language: the even one wins
+    assert choose_calibration({"isotonic/ensemble": res(0.02, en=0.02, fi=0.12),
+                               "temperature/ensemble": res(0.03, en=0.04, fi=0.05)}) == "temperature/ensemble"
+    # within the margin a single model (a fifth of the prediction cost) wins over an ensemble
+    assert choose_calibration({"isotonic/ensemble": res(0.02, en=0.03, fi=0.040),
+                               "temperature/single": res(0.03, en=0.03, fi=0.044)}) == "temperature/single"
+    # beyond it the better calibrated ensemble wins
+    assert choose_calibration({"isotonic/ensemble": res(0.02, en=0.03, fi=0.040),
+                               "temperature/single": res(0.03, en=0.03, fi=0.050)}) == "isotonic/ensemble"
+    # no language with enough rows: the overall ECE decides; ties go to the earlier setup of CALIBRATIONS
+    assert choose_calibration({"sigmoid/ensemble": res(0.05), "isotonic/ensemble": res(0.04)}) == "isotonic/ensemble"
+    assert choose_calibration({"isotonic/single": res(0.04), "sigmoid/single": res(0.04)}) == "sigmoid/single"
 
 @needs_corpus
 def test_train_save_load_and_score(tmp_path: Path) -> None:
