@@ -372,7 +372,7 @@ _FLAG_ATTRS = (
 _LEX_ATTRS = frozenset(_FLAG_ATTRS) | {"LENGTH", "SHAPE", "PREFIX", "SUFFIX"}
 _SENT = -1  # pseudo-slot: the per-token sentence-start column
 _COMPARISONS = {"==": "==", "!=": "!=", ">=": ">=", "<=": "<=", ">": ">", "<": "<"}
-_CACHE_LIMIT = 30_000  # word forms per cache (lexeme rows, ~15 MB); cleared when full, so memory stays bounded
+_CACHE_LIMIT = 20_000  # word forms per cache (lexeme rows, ~8 MB); cleared when full, so memory stays bounded
 _REGEX_CACHE_LIMIT = 5_000  # strings per REGEX test that is more than words and prefixes (one cache each)
 
 
@@ -1550,13 +1550,19 @@ class LanguageMatcher:
         """The lexeme row of one word form (see ``_R_*``), read from ``vocab`` (the tokenizer copy's)."""
         text = vocab.strings[orth]
         lex = vocab[orth]
+        # most forms are their own lowercase and lemma: one string and one hash object then serve each role
         lower_s = lex.lower_
+        if lower_s == text:
+            lower_s = text
         lemma_s = lookup_lemma(self._lemma_table, text)  # as the pipeline's lemmatizer looks it up
-        lemma = vocab.strings.add(lemma_s)
+        if lemma_s == lower_s:
+            lemma_s = lower_s
+        lower = orth if lower_s is text else lex.lower
+        lemma = lower if lemma_s is lower_s else vocab.strings.add(lemma_s)
         gids = self.index.gids_for(lower_s, lemma_s)
         is_punct = 1 if lex.is_punct else 0
         row: list[Any] = [
-            orth, lex.lower, lemma, text, lower_s, lemma_s, gids,
+            orth, lower, lemma, text, lower_s, lemma_s, gids,
             bool(lex.is_punct or lex.is_space), text in self._punct_chars, is_punct,
         ]
         for attr, _slot in self._extra:
