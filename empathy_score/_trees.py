@@ -113,6 +113,7 @@ def _export_trees(est: HistGradientBoostingClassifier, n_classes: int, prefix: s
         return False
     if len(walker.per_class) != n_classes or len(est.classes_) != n_classes or hasattr(est, "feature_names_in_"):
         return False
+    out[prefix + "kind"] = np.array(_HGB)
     out[prefix + "n_classes"] = np.array(n_classes)
     out[prefix + "baseline"] = walker.baseline
     out[prefix + "depth"] = np.array(walker.depth)
@@ -187,7 +188,6 @@ def export(band_clf: Any, reason_clf: Any, scaler: Any) -> dict[str, np.ndarray]
         if not _export_calibration(cc, est, n_classes, prefix, out):
             return None
         if isinstance(est, HistGradientBoostingClassifier):
-            out[prefix + "kind"] = np.array(_HGB)
             if not _export_trees(est, n_classes, prefix, out):
                 return None
         elif isinstance(est, VotingClassifier) and est.voting == "soft" and len(est.classes_) == n_classes:
@@ -199,7 +199,6 @@ def export(band_clf: Any, reason_clf: Any, scaler: Any) -> dict[str, np.ndarray]
             for j, voter in enumerate(voters):
                 vp = f"{prefix}v{j}_"
                 if isinstance(voter, HistGradientBoostingClassifier):
-                    out[vp + "kind"] = np.array(_HGB)
                     ok = _export_trees(voter, n_classes, vp, out)
                 else:
                     ok = _export_logreg(voter, n_classes, vp, out)
