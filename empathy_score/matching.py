@@ -818,7 +818,11 @@ def _step(front: dict[int, list[Any]], R: Any, S: Any, p: int,
 
 class _DState:
     """A walk frontier as a lazily built DFA state: transitions cached per word form (and sentence start when
-    a test here reads it), as (next state or None, patterns completed by consuming the token)."""
+    a test here reads it), as (next state or None, patterns completed by consuming the token).
+
+    The key is the form's hash, a non-negative int; where the state reads sentence starts, its complement
+    (``~orth``) at a sentence start. Unlike a (form, start) pair, an int costs no object per token or per
+    cached transition."""
 
     __slots__ = ("front", "trans", "sent")
 
@@ -887,7 +891,9 @@ def _walk_starts(dfa: _Dfa, R: Any, S: Any, p: int, lo: int) -> dict[int, set[in
     res: dict[int, set[int]] | None = None
     st = dfa.start
     while st is not None and p >= lo:
-        key = (R[p][_R_ORTH], S[p]) if st.sent else R[p][_R_ORTH]  # type: ignore[index]
+        key = R[p][_R_ORTH]
+        if st.sent and S[p]:  # type: ignore[index]
+            key = ~key  # see _DState
         tr = st.trans.get(key)
         if tr is None:
             tr = dfa.step(st, key, R, S, p)
@@ -1037,7 +1043,9 @@ class _FastGroup:
             st = start
             p = i
             while st is not None and p < hi:
-                key = (R[p][_R_ORTH], S[p]) if st.sent else R[p][_R_ORTH]
+                key = R[p][_R_ORTH]
+                if st.sent and S[p]:
+                    key = ~key  # see _DState
                 tr = st.trans.get(key)
                 if tr is None:
                     tr = self.fwd.step(st, key, R, S, p)  # type: ignore[arg-type]
@@ -1372,8 +1380,8 @@ class _AnchorIndex:
         if dfa is not None and dfa.start is not None:
             start = dfa.start
             reach: int = dfa.reach  # type: ignore[assignment]
-            K = [r[_R_ORTH] for r in R]  # transition keys: the form, with the sentence start where read
-            KS = list(zip(K, S)) if S is not None else K
+            K = [r[_R_ORTH] for r in R]  # transition keys: the form, complemented at sentence starts (_DState)
+            KS = [~k if s else k for k, s in zip(K, S)] if S is not None else K
             step = dfa.step
             first = start.trans.get
             for s, tr in enumerate([first(k) for k in (KS if start.sent else K)]):
