@@ -9,9 +9,10 @@ behaviours relative to the need for them:
 - behaviours: presence of each agent behaviour and customer cue;
 - need: empathy needed-and-given versus needed-and-missing, emotion addressed, apology with or without cause;
 - holds and structure: hold etiquette, unexplained and long holds, transfers, turn counts, talk share.
-- context: how the customer closes (sentiment of the last turns before squashing, praise or resignation from
-  ``lang/<code>/closing.tsv``, exclamations, emoji), and the human dimension given the outcome (warmth and
-  coldness crossed with resolution: the outcome sets the floor, the human dimension decides average or top).
+- context: how the customer closes (sentiment of the last turns before squashing, praise, resignation or credit
+  given to the agent from ``lang/<code>/closing.tsv``, exclamations, emoji), and the human dimension given the
+  outcome (warmth and coldness crossed with resolution: the outcome sets the floor, the human dimension decides
+  average or top).
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ _CONTEXT = (
     "habit_thanks",
     "closing_praise",
     "closing_resigned",
+    "closing_credit",
     "cust_end_exclaim",
     "cust_last_question",
     "cust_end_pos_emoji",
@@ -149,7 +151,7 @@ _NEG_EMOJI = re.compile("[\U0001F621\U0001F620\U0001F624\U0001F612\U0001F644\U00
 
 @lru_cache(maxsize=None)
 def _closing_regex(lang: str, kind: str) -> re.Pattern[str] | None:
-    """Phrases of ``kind`` (praise / resigned) in ``lang/<lang>/closing.tsv``, as one regex; None if none."""
+    """Phrases of ``kind`` (praise / resigned / credit) in ``lang/<lang>/closing.tsv``, as one regex; None if none."""
     try:
         code = ensure_language(lang or "")
     except LanguageError:
@@ -183,14 +185,17 @@ def _context_features(a: Analysis, f: dict[str, float], counts: Mapping[str, int
     f["valence_end_raw"] = sum(_raw_valence(v) for v in sv[-2:])
     f["valence_prelast_raw"] = _raw_valence(sv[-2]) if len(sv) >= 2 else 0.0
     f["habit_thanks"] = 1.0 if s.get("customer_gratitude_end") and f["sentiment_prelast"] <= 0.0 else 0.0
-    praise = resigned = 0
+    found = {"praise": 0, "resigned": 0, "credit": 0}
     for x in cust[-2:]:
         lang = x.lang or t.lang
-        rp, rr = _closing_regex(lang, "praise"), _closing_regex(lang, "resigned")
-        praise += len(rp.findall(x.text)) if rp else 0
-        resigned += len(rr.findall(x.text)) if rr else 0
-    f["closing_praise"] = math.log1p(praise)
-    f["closing_resigned"] = math.log1p(resigned)
+        for kind in found:
+            rx = _closing_regex(lang, kind)
+            found[kind] += len(rx.findall(x.text)) if rx else 0
+    f["closing_praise"] = math.log1p(found["praise"])
+    f["closing_resigned"] = math.log1p(found["resigned"])
+    # the customer credits the agent in person ("you've been so patient", "eres la primera que me lo resuelve"):
+    # thanks alone closes average calls too
+    f["closing_credit"] = math.log1p(found["credit"])
     last2 = "\n".join(x.text for x in cust[-2:])
     f["cust_end_exclaim"] = math.log1p(last2.count("!"))
     f["cust_last_question"] = 1.0 if cust and "?" in cust[-1].text else 0.0

@@ -32,6 +32,23 @@ def _features(text: str, lang: str) -> dict[str, float]:
     return transcript_features(to_analysis(text, lang=lang))
 
 
+CREDITS = {
+    "en": ("Customer: right, that's done then. thank you, you've been ever so patient with me", "Customer: ok thanks"),
+    "es": ("Cliente: listo, ya me llegó. gracias, eres la primera que me lo resuelve", "Cliente: vale, gracias"),
+    "fi": ("Asiakas: no nyt toimii. kiitos, olit tosi kärsivällinen mun kanssa", "Asiakas: joo kiitti"),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(CREDITS))
+def test_a_close_that_credits_the_agent_is_told_from_plain_thanks(lang: str) -> None:
+    body = CLOSES[lang][0]
+    credit, thanks = CREDITS[lang]
+    c = _features(body + credit, lang)
+    t = _features(body + thanks, lang)
+    assert c["closing_credit"] > 0 and t["closing_credit"] == 0
+    assert c["customer_gratitude_end"] > 0 and t["customer_gratitude_end"] > 0  # both thank
+
+
 @pytest.mark.parametrize("lang", sorted(CLOSES))
 def test_a_glad_close_and_a_resigned_close_differ(lang: str) -> None:
     body, glad, resigned = CLOSES[lang]
