@@ -333,3 +333,99 @@ def test_social_media_handles_are_speakers() -> None:
     # a handle inside a turn's text is not a new speaker
     t = parse_transcript("Customer: I wrote to @support: no answer\nAgent: Let me check that for you.")
     assert len(t.turns) == 2 and t.turns[0].text == "I wrote to @support: no answer"
+
+
+# Export shapes met in the wild: log lines without brackets, subtitle hold cues, other clocks, wrapped JSON.
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "Agent: Are you still there?\nCustomer left the chat\nCustomer joined the chat\nCustomer: sorry, wifi dropped",
+        "Asiakaspalvelija: Hei, miten voin auttaa?\nAsiakas: Kiitos, selvä.\nKeskustelu suljettu",
+        "Agente: ¿Algo más?\nCliente: No, gracias.\nChat finalizado por el cliente",
+    ],
+)
+def test_a_chat_session_line_is_an_event_not_speech(src: str) -> None:
+    t = parse_transcript(src)
+    assert [e.kind for e in t.events] and all(e.kind == "system" for e in t.events)
+    assert not any("chat" in x.text.lower() or "keskustelu" in x.text.lower() for x in t.turns)
+
+
+def test_a_timestamped_line_naming_a_hold_is_an_event_but_bare_speech_stays_speech() -> None:
+    t = parse_transcript(
+        "[10:01:40] Agent: one moment\n[10:03:00] Call placed on hold\n[10:05:10] Call resumed\n"
+        "[10:05:12] Agent: thanks for waiting\nI'll transfer you to billing after this\n[10:06:00] Customer: ok"
+    )
+    assert [e.kind for e in t.events] == ["hold", "hold_end"]
+    assert [x.text for x in t.turns] == ["one moment", "thanks for waiting\nI'll transfer you to billing after this", "ok"]
+    # a line that merely mentions leaving the chat, at length, is someone speaking
+    long = parse_transcript("Agent: hi\nCustomer: hello\nyesterday I left the chat open all night and it still never loaded")
+    assert not long.events and "left the chat" in long.turns[-1].text
+
+
+@pytest.mark.parametrize("fmt,body", [
+    ("srt", "1\n00:00:01,000 --> 00:00:03,000\nAGENT: One moment please.\n\n2\n00:00:03,000 --> 00:00:40,000\n"
+            "[MUSIC ON HOLD]\n\n3\n00:00:40,000 --> 00:00:43,000\nAGENT: Thanks for holding.\n\n"
+            "4\n00:00:44,000 --> 00:00:46,000\nCUSTOMER: Great.\n"),
+    ("vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n<v Agent>One moment please.\n\n00:00:03.000 --> 00:00:40.000\n"
+            "[on hold]\n\n00:00:40.000 --> 00:00:43.000\n<v Agent>Thanks for holding.\n\n"
+            "00:00:44.000 --> 00:00:46.000\n<v Customer>Great.\n"),
+])
+def test_a_bracketed_subtitle_cue_naming_a_hold_is_a_hold_spanning_the_cue(fmt: str, body: str) -> None:
+    t = parse_transcript(body, format=fmt)
+    assert [x.text for x in t.turns] == ["One moment please.", "Thanks for holding.", "Great."]
+    assert [(e.kind, e.duration) for e in t.events] == [("hold", 37.0)]
+
+
+@pytest.mark.parametrize("a,b,start", [
+    ("9.14 Asiakas:", "9.15 Asiakaspalvelija:", 9 * 3600 + 14 * 60),
+    ("klo 9.14 Asiakas:", "klo 9.15 Asiakaspalvelija:", 9 * 3600 + 14 * 60),
+    ("[09.14] Asiakas:", "[09.15] Asiakaspalvelija:", 9 * 3600 + 14 * 60),
+    ("1.3.2026 klo 9.14 Asiakas:", "1.3.2026 klo 9.15 Asiakaspalvelija:", 9 * 3600 + 14 * 60),
+    ("[3/1/26, 10:02:13 AM] Asiakas:", "[3/1/26, 10:02:40 AM] Asiakaspalvelija:", 36133),
+    ("[2026-03-01 10:02:13 +0200] Asiakas:", "[2026-03-01 10:02:50 +0200] Asiakaspalvelija:", 36133),
+    ("2026-03-01T10:02:13Z Asiakas:", "2026-03-01T10:02:50Z Asiakaspalvelija:", 36133),
+])
+def test_other_clock_and_date_prefixes(a: str, b: str, start: float) -> None:
+    t = parse_transcript(f"{a} Hei, en pääse kirjautumaan.\n{b} Hei! Tarkistan asian.\n")
+    assert [(x.speaker, x.role) for x in t.turns] == [("Asiakas", "customer"), ("Asiakaspalvelija", "agent")]
+    assert t.turns[0].start == start and t.turns[0].text == "Hei, en pääse kirjautumaan."
+
+
+def test_a_bare_dotted_number_is_not_a_clock_unless_a_speaker_follows() -> None:
+    t = parse_transcript("Agent: the fee is\n3.50 a month, ok?\nCustomer: fine")
+    assert t.turns[0].text == "the fee is\n3.50 a month, ok?"
+
+
+@pytest.mark.parametrize("doc", [
+    {"conversation": {"id": "c1", "messages": [{"author": "agent", "body": "Hi, how can I help?"},
+                                               {"author": "customer", "body": "My order is late."}]}},
+    {"data": {"conversation": {"id": "c1", "messages": [{"author": "agent", "body": "Hi, how can I help?"},
+                                                        {"author": "customer", "body": "My order is late."}]}}},
+    {"ticket": {"id": "c1", "comments": [{"author": {"name": "Sam Patel", "type": "admin"}, "body": "Hi, how can I help?"},
+                                         {"author": {"name": "Rachel", "type": "lead"}, "body": "My order is late."},
+                                         {"author": {"name": "Rachel", "type": "lead"}, "body": ""}]}},
+])
+def test_wrapped_conversations_speaker_objects_and_empty_messages(doc: dict) -> None:
+    t = parse_transcript(doc)
+    assert t.id == "c1"
+    assert [(x.role, x.text) for x in t.turns] == [("agent", "Hi, how can I help?"), ("customer", "My order is late.")]
+
+
+def test_a_speaker_object_keeps_its_name_and_role() -> None:
+    t = parse_transcript({"messages": [
+        {"author": {"name": "Sam Patel", "role": "agent"}, "body": "Hi, how can I help?"},
+        {"author": {"name": "Rachel Green", "role": "end-user"}, "body": "My order is late."},
+        {"type": "event", "text": "Agent transferred the chat"},
+        {"author": {"name": "Rachel Green", "role": "end-user"}, "body": "ok"},
+    ]})
+    assert [(x.speaker, x.role) for x in t.turns][:2] == [("Sam Patel", "agent"), ("Rachel Green", "customer")]
+    assert [e.kind for e in t.events] == ["transfer"]
+    with pytest.raises(TranscriptError, match="speaker object"):
+        parse_transcript({"messages": [{"author": {"email": "x@example.com"}, "body": "Hi"}]})
+
+
+def test_a_csv_author_type_column_names_the_speaker() -> None:
+    t = parse_transcript("ticket_id;author_type;text\nT1;agente;Hola, ¿en qué puedo ayudarle?\nT1;cliente;Mi router no enciende.\n",
+                         format="csv")
+    assert [x.role for x in t.turns] == ["agent", "customer"]

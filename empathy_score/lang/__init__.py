@@ -5,7 +5,8 @@ Adding a language means adding a folder with the same files (see the English one
 Files (all UTF-8, ``#`` lines are comments and say who wrote them):
 
 - ``speakers.tsv``: speaker-label phrases and the role they stand for;
-- ``events.tsv``: keywords that make a marker line a hold, transfer or system event;
+- ``events.tsv``: keywords that make a marker line a hold, transfer or system event (``session``: a system
+  event that counts even on an unbracketed line of its own);
 - ``role_cues.tsv``: phrases that suggest who is speaking when labels do not say;
 - ``behaviors.jsonl``: behaviour and cue patterns for spaCy's matchers;
 - ``sentiment.tsv``: a small valence lexicon for customer sentiment.

@@ -23,6 +23,7 @@ __all__ = [
     "build_transcript",
     "label_role",
     "classify_event",
+    "is_session_line",
     "parse_duration",
     "normalise_role",
 ]
@@ -36,6 +37,13 @@ _ROLE_ALIASES = {
     "custom_bot": "system",
     "supervisor": "agent",
     "bot": "system",
+    # the participant types of chat and helpdesk exports
+    "admin": "agent",
+    "operator": "agent",
+    "user": "customer",
+    "visitor": "customer",
+    "requester": "customer",
+    "client": "customer",
 }
 
 
@@ -104,13 +112,25 @@ def _star(phrase: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _event_regexes() -> tuple[tuple[EventKind, re.Pattern[str]], ...]:
+def _event_phrases() -> dict[str, set[str]]:
     by_kind: dict[str, set[str]] = {}
     for code in available_languages():
         for kind, phrase in read_tsv(code, "events.tsv"):
             by_kind.setdefault(kind, set()).add(phrase)
+    return by_kind
+
+
+@lru_cache(maxsize=1)
+def _event_regexes() -> tuple[tuple[EventKind, re.Pattern[str]], ...]:
+    by_kind = _event_phrases()
     order: tuple[EventKind, ...] = ("hold_end", "transfer", "hold", "system")
-    return tuple((k, phrase_regex(by_kind.get(k, ()))) for k in order)
+    system = by_kind.get("system", set()) | by_kind.get("session", set())
+    return tuple((k, phrase_regex(system if k == "system" else by_kind.get(k, ()))) for k in order)
+
+
+@lru_cache(maxsize=1)
+def _session_regex() -> re.Pattern[str]:
+    return phrase_regex(_event_phrases().get("session", ()))
 
 
 def classify_event(text: str) -> EventKind | None:
@@ -119,6 +139,15 @@ def classify_event(text: str) -> EventKind | None:
         if regex.search(text):
             return kind
     return None
+
+
+def is_session_line(text: str) -> bool:
+    """``text`` names the chat or call itself starting, ending or changing hands ("Customer left the chat")."""
+    return len(text.split()) <= _SESSION_MAX_WORDS and _session_regex().search(text) is not None
+
+
+# a session line is a short log entry; a longer line that mentions leaving the chat is someone speaking
+_SESSION_MAX_WORDS = 8
 
 
 _CLOCK = re.compile(r"(?<![\d:])(?:(\d{1,2}):)?(\d{1,2}):(\d{2})(?![\d:])")

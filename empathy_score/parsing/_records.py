@@ -16,7 +16,7 @@ import re
 from typing import Any, Mapping, Sequence
 
 from ..errors import TranscriptError
-from ._build import RawEvent, RawItem, RawTurn, classify_event, parse_duration
+from ._build import RawEvent, RawItem, RawTurn, classify_event, normalise_role, parse_duration
 from ._text import read_text_items
 
 __all__ = ["Conversation", "conversations_from_json", "SPEAKER_KEYS", "TEXT_KEYS"]
@@ -25,10 +25,18 @@ SPEAKER_KEYS = ("speaker", "role", "participant", "participant_role", "from", "a
 TEXT_KEYS = ("text", "content", "message", "utterance", "body", "transcript", "value")
 START_KEYS = ("start", "start_time", "begin", "start_seconds", "offset", "timestamp", "time")
 END_KEYS = ("end", "end_time", "end_seconds", "stop")
-TURNS_KEYS = ("turns", "messages", "utterances", "transcript", "dialog", "dialogue", "conversation", "lines", "segments")
+TURNS_KEYS = (
+    "turns", "messages", "utterances", "transcript", "dialog", "dialogue", "conversation", "lines", "segments", "comments"
+)
 ID_KEYS = ("id", "conversation_id", "call_id", "chat_id", "contact_id", "transcript_id", "ticket_id")
 LANG_KEYS = ("lang", "language", "language_code", "languageCode", "LanguageCode")
 EVENT_KEYS = ("event", "type", "kind")
+# an event record whose type names no kind of its own ("type": "event"): its text tells the kind
+_GENERIC_EVENTS = ("event", "system_event", "status", "notification")
+# a speaker given as an object: {"name": "Sam Patel", "role": "agent"}
+_NAME_KEYS = ("name", "display_name", "displayName", "id")
+# how deep a conversation may sit under wrapper objects ({"data": {"conversation": {"messages": [...]}}})
+_MAX_WRAP = 3
 
 # A conversation found in structured input: (id, items, lang, metadata, warnings).
 Conversation = tuple[str | None, list[RawItem], str | None, dict[str, Any], list[str]]
@@ -79,13 +87,17 @@ def _seconds_or_raise(value: Any) -> float | None:
     return None
 
 
-def _turn_from_dict(rec: Mapping[str, Any], where: str, index: int) -> RawItem:
+def _turn_from_dict(rec: Mapping[str, Any], where: str, index: int) -> RawItem | None:
+    """The turn or event of one record; ``None`` for a message with no words (an empty row, as in CSV)."""
     ev = _get(rec, EVENT_KEYS)
     text = _get(rec, TEXT_KEYS)
     speaker = _get(rec, SPEAKER_KEYS)
-    if isinstance(ev, str) and ev.lower() in ("hold", "hold_end", "transfer", "system"):
+    if isinstance(ev, str) and ev.lower() in ("hold", "hold_end", "transfer", "system", *_GENERIC_EVENTS):
+        kind = ev.lower()
+        if kind in _GENERIC_EVENTS:
+            kind = classify_event(str(text or "")) or "system"
         return RawEvent(
-            ev.lower(),  # type: ignore[arg-type]
+            kind,  # type: ignore[arg-type]
             str(text or ev),
             _seconds(_get(rec, ("duration", "duration_seconds"))),
             index,
@@ -96,11 +108,26 @@ def _turn_from_dict(rec: Mapping[str, Any], where: str, index: int) -> RawItem:
         )
     if not isinstance(text, str):
         raise TranscriptError(f"turn {index}: text must be a string, got {type(text).__name__}", source=where)
+    if not text.strip():
+        return None
     if speaker is None:
         raise TranscriptError(
             f"turn {index} has no speaker; expected one of the keys {', '.join(SPEAKER_KEYS)}", source=where
         )
     role = _get(rec, ("role", "participant_role"))
+    if isinstance(speaker, Mapping):
+        name = _get(speaker, _NAME_KEYS)
+        if role is None:
+            role = _get(speaker, ("role", "participant_role"))
+        kind = _get(speaker, ("type",))
+        if role is None and isinstance(kind, str) and _known_role(kind):
+            role = kind  # a platform's participant type ("admin", "user"); one we do not know is left to inference
+        if name is None and role is None:
+            raise TranscriptError(
+                f"turn {index}: the speaker object has none of the keys {', '.join(_NAME_KEYS)}, role, type",
+                source=where,
+            )
+        speaker = name if name is not None else role
     speaker_s = str(speaker)
     role_hint = str(role) if isinstance(role, str) and role is not speaker else None
     if role_hint is None and speaker_s.lower() in ("agent", "customer", "system", "end_user", "human_agent"):
@@ -115,6 +142,14 @@ def _turn_from_dict(rec: Mapping[str, Any], where: str, index: int) -> RawItem:
     )
 
 
+def _known_role(value: str) -> bool:
+    try:
+        normalise_role(value)
+    except TranscriptError:
+        return False
+    return True
+
+
 def _items_from_list(turns: Sequence[Any], where: str) -> list[RawItem]:
     items: list[RawItem] = []
     for i, rec in enumerate(turns):
@@ -122,7 +157,9 @@ def _items_from_list(turns: Sequence[Any], where: str) -> list[RawItem]:
             raise TranscriptError(
                 f"turn {i} is a {type(rec).__name__}; expected an object with speaker and text", source=where
             )
-        items.append(_turn_from_dict(rec, where, i))
+        item = _turn_from_dict(rec, where, i)
+        if item is not None:
+            items.append(item)
     return items
 
 
@@ -212,7 +249,18 @@ def _is_ccai(doc: Mapping[str, Any]) -> bool:
     return isinstance(t, Mapping) and isinstance(t.get("transcriptSegments"), list)
 
 
-def _one_conversation(doc: Mapping[str, Any], where: str) -> Conversation:
+def _wrapped(doc: Mapping[str, Any], turns: Any) -> Mapping[str, Any] | None:
+    """The conversation object inside a wrapper, if ``doc`` is one: {"conversation": {"messages": [...]}} or
+    {"data": {...}} with a single object value that has turns."""
+    if isinstance(turns, Mapping):
+        return turns
+    if turns is not None:
+        return None
+    inner = [v for v in doc.values() if isinstance(v, Mapping) and (_get(v, TURNS_KEYS) is not None or _is_ccai(v))]
+    return inner[0] if len(inner) == 1 else None
+
+
+def _one_conversation(doc: Mapping[str, Any], where: str, depth: int = 0) -> Conversation:
     if _is_transcribe(doc):
         return _transcribe(doc, where)
     if _is_ccai(doc):
@@ -220,6 +268,13 @@ def _one_conversation(doc: Mapping[str, Any], where: str) -> Conversation:
     cid = _get(doc, ID_KEYS)
     lang = _get(doc, LANG_KEYS)
     turns = _get(doc, TURNS_KEYS)
+    inner = _wrapped(doc, turns) if depth < _MAX_WRAP else None
+    if inner is not None:
+        icid, items, ilang, imeta, notes = _one_conversation(inner, where, depth + 1)
+        outer = {k: v for k, v in doc.items() if isinstance(k, str) and not isinstance(v, Mapping)
+                 and k.lower() not in {x.lower() for x in (*ID_KEYS, *LANG_KEYS)}}
+        return (icid if icid is not None else (str(cid) if cid is not None else None), items,
+                ilang or (str(lang) if lang else None), {**outer, **imeta}, notes)
     reserved = {k.lower() for k in (*ID_KEYS, *LANG_KEYS, *TURNS_KEYS, "text")}
     meta = {k: v for k, v in doc.items() if isinstance(k, str) and k.lower() not in reserved}
     meta_nested = doc.get("metadata")

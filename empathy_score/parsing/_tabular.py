@@ -14,7 +14,8 @@ from ._records import Conversation, _seconds, event_or_turn
 __all__ = ["read_csv_conversations", "read_subtitles", "looks_like_csv"]
 
 _CSV_ID = ("conversation_id", "conversation", "call_id", "chat_id", "contact_id", "transcript_id", "ticket_id", "id")
-_CSV_SPEAKER = ("speaker", "role", "participant", "speaker_role", "from", "author", "sender", "party")
+_CSV_SPEAKER = ("speaker", "role", "participant", "speaker_role", "from", "author", "sender", "party", "author_type",
+                "sender_type", "participant_type")
 _CSV_TEXT = ("text", "message", "utterance", "content", "transcript", "body")
 _CSV_START = ("start", "start_time", "start_seconds", "begin", "offset", "timestamp", "time")
 _CSV_END = ("end", "end_time", "end_seconds", "stop")
@@ -183,13 +184,17 @@ def read_subtitles(text: str, where: str) -> list[RawItem]:
             continue
         clean = _TAG.sub("", payload).strip()
         m = _SRT_SPEAKER.match(clean)
-        if m and (m.group(1) or m.group(2)):
+        # a bracketed cue with nothing after it names an event ("[MUSIC ON HOLD]") before it names a speaker
+        kind = classify_event(clean) if clean.startswith(("(", "[", "*")) and not (m and m.group(3).strip()) else None
+        if kind:
+            duration = parse_duration(clean)
+            if duration is None and kind == "hold" and start is not None and end is not None:
+                duration = max(end - start, 0.0)  # the cue spans the hold
+            items.append(RawEvent(kind, clean, duration, lineno))
+            last = None
+        elif m and (m.group(1) or m.group(2)):
             last = RawTurn((m.group(1) or m.group(2)).strip(), m.group(3).strip(), start, end, lineno)
             items.append(last)
-        elif clean.startswith(("(", "[", "*")) and classify_event(clean):
-            kind = classify_event(clean)
-            items.append(RawEvent(kind, clean, parse_duration(clean), lineno))  # type: ignore[arg-type]
-            last = None
         elif last is not None:
             last.text = f"{last.text}\n{clean}"
             last.end = end

@@ -6,14 +6,18 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from ._build import RawEvent, RawItem, RawTurn, classify_event, label_role, parse_duration
+from ._build import RawEvent, RawItem, RawTurn, classify_event, is_session_line, label_role, parse_duration
 
 __all__ = ["read_text_items", "looks_like_text_transcript"]
 
-_TS = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?(?:\s*[AaPp]\.?[Mm]\.?)?"
-_DATE = r"(?:\d{4}-\d{2}-\d{2}[ T]|\d{1,2}[./]\d{1,2}[./]\d{2,4}\s+)"
+_TS = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?(?:\s*[AaPp]\.?[Mm]\.?)?(?:\s*(?:Z|UTC|[+-]\d{2}:?\d{2}))?"
+# a clock time with dots ("9.14", the Finnish way) only in brackets or after "klo": bare, it could be a price
+_TS_DOT = r"\d{1,2}\.\d{2}(?:\.\d{2})?"
+_BARE_DOT = re.compile(rf"^\s*(?P<dot>{_TS_DOT})\s+(?=\S)")
+_DATE = r"(?:\d{4}-\d{2}-\d{2}[ T]|\d{1,2}[./]\d{1,2}[./]\d{2,4},?\s+)"
 _PREFIX = re.compile(
-    rf"^\s*(?:[\[(]\s*{_DATE}?(?P<ts1>{_TS})\s*[\])]|{_DATE}?(?P<ts2>{_TS}))\s*(?:[-–—|>]\s*)?"
+    rf"^\s*(?:[\[(]\s*{_DATE}?(?:klo\s+)?(?:(?P<ts1>{_TS})|(?P<dot1>{_TS_DOT}))\s*[\])]"
+    rf"|{_DATE}?(?:klo\s+(?:(?P<ts3>{_TS})|(?P<dot2>{_TS_DOT}))|(?P<ts2>{_TS})))\s*(?:[-–—|>]\s*)?"
 )
 _SPEAKER = re.compile(r"^(?P<speaker>@?[^\W\d_][^:：\n]{0,59}?)\s*[:：](?:\s+|$)(?P<text>.*)$", re.DOTALL)
 _MARKER_START = tuple("([{*-.…<=#_~>")
@@ -54,6 +58,17 @@ def _seconds(ts: str | None) -> float | None:
     return h * 3600 + mi * 60 + s + frac
 
 
+def _dotted_seconds(ts: str) -> float:
+    """A dotted clock time ("9.14", "09.14.30") is hours and minutes, then seconds."""
+    parts = [int(p) for p in ts.split(".")]
+    return float(parts[0] * 3600 + parts[1] * 60 + (parts[2] if len(parts) > 2 else 0))
+
+
+def _speaker_of(rest: str) -> bool:
+    sm = _SPEAKER.match(rest.strip())
+    return bool(sm and _valid_label(sm.group("speaker")))
+
+
 def _valid_label(label: str) -> bool:
     words = _LABEL_PARENS.sub(" ", label).split()
     if not words or len(words) > _MAX_SPEAKER_WORDS:
@@ -68,8 +83,14 @@ def _split(lineno: int, raw: str) -> _Line:
     ts: float | None = None
     m = _PREFIX.match(rest)
     if m:
-        ts = _seconds(m.group("ts1") or m.group("ts2"))
+        dotted = m.group("dot1") or m.group("dot2")
+        ts = _dotted_seconds(dotted) if dotted else _seconds(m.group("ts1") or m.group("ts2") or m.group("ts3"))
         rest = rest[m.end():]
+    else:
+        m = _BARE_DOT.match(rest)
+        # a bare dotted time counts only before a speaker label: "9.14 Asiakas: hei", not "3.50 a month"
+        if m and _speaker_of(rest[m.end():]):
+            ts, rest = _dotted_seconds(m.group("dot")), rest[m.end():]
     sm = _SPEAKER.match(rest.strip())
     if sm and _valid_label(sm.group("speaker")) and not sm.group("text").startswith("//"):
         return _Line(lineno, raw, ts, sm.group("speaker").strip(), sm.group("text").strip())
@@ -106,6 +127,15 @@ def _marker_kind(text: str) -> str | None:
     return None
 
 
+def _log_entry_kind(ln: _Line, body: str) -> str | None:
+    """Event kind of an unbracketed speakerless line that is a log entry of its own, not the turn above going on:
+    a chat-session line ("Customer left the chat"), or a line with its own timestamp that names an event
+    ("[10:03:00] Call placed on hold")."""
+    if is_session_line(body):
+        return "system"
+    return classify_event(body) if ln.ts is not None else None
+
+
 def looks_like_text_transcript(text: str, sample_lines: int = 50) -> bool:
     lines = [ln for ln in text.splitlines()[:sample_lines] if ln.strip()]
     return any(_split(i, ln).speaker for i, ln in enumerate(lines))
@@ -138,7 +168,7 @@ def read_text_items(text: str) -> tuple[list[RawItem], list[str]]:
         body = ln.raw.strip() if ln.speaker else ln.text
         if not body:
             continue
-        kind = _marker_kind(body)
+        kind = _marker_kind(body) or _log_entry_kind(ln, body)
         if kind:
             items.append(RawEvent(kind, body, parse_duration(body) if kind == "hold" else None, ln.lineno))  # type: ignore[arg-type]
             current = None if kind != "system" else current
