@@ -421,6 +421,9 @@ def test_a_speaker_object_keeps_its_name_and_role() -> None:
     ]})
     assert [(x.speaker, x.role) for x in t.turns][:2] == [("Sam Patel", "agent"), ("Rachel Green", "customer")]
     assert [e.kind for e in t.events] == ["transfer"]
+    typed = parse_transcript({"messages": [{"author": {"type": "admin"}, "body": "Hello, how can I help?"},
+                                           {"author": {"type": "user"}, "body": "my order is late"}]})
+    assert [x.role for x in typed.turns] == ["agent", "customer"] and not typed.roles_inferred
     with pytest.raises(TranscriptError, match="speaker object"):
         parse_transcript({"messages": [{"author": {"email": "x@example.com"}, "body": "Hi"}]})
 

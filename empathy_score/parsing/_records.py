@@ -128,8 +128,10 @@ def _turn_from_dict(rec: Mapping[str, Any], where: str, index: int) -> RawItem |
                 source=where,
             )
         speaker = name if name is not None else role
+        role_hint = str(role) if isinstance(role, str) else None
+    else:
+        role_hint = str(role) if isinstance(role, str) and role is not speaker else None
     speaker_s = str(speaker)
-    role_hint = str(role) if isinstance(role, str) and role is not speaker else None
     if role_hint is None and speaker_s.lower() in ("agent", "customer", "system", "end_user", "human_agent"):
         role_hint = speaker_s
     return RawTurn(
