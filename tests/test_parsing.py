@@ -385,6 +385,8 @@ def test_a_bracketed_subtitle_cue_naming_a_hold_is_a_hold_spanning_the_cue(fmt: 
     ("[3/1/26, 10:02:13 AM] Asiakas:", "[3/1/26, 10:02:40 AM] Asiakaspalvelija:", 36133),
     ("[2026-03-01 10:02:13 +0200] Asiakas:", "[2026-03-01 10:02:50 +0200] Asiakaspalvelija:", 36133),
     ("2026-03-01T10:02:13Z Asiakas:", "2026-03-01T10:02:50Z Asiakaspalvelija:", 36133),
+    ("[Mon 3:42 PM] Asiakas:", "[Mon 3:43 PM] Asiakaspalvelija:", 15 * 3600 + 42 * 60),
+    ("[ma 9.14] Asiakas:", "[ma 9.15] Asiakaspalvelija:", 9 * 3600 + 14 * 60),
 ])
 def test_other_clock_and_date_prefixes(a: str, b: str, start: float) -> None:
     t = parse_transcript(f"{a} Hei, en pääse kirjautumaan.\n{b} Hei! Tarkistan asian.\n")
@@ -395,6 +397,9 @@ def test_other_clock_and_date_prefixes(a: str, b: str, start: float) -> None:
 def test_a_bare_dotted_number_is_not_a_clock_unless_a_speaker_follows() -> None:
     t = parse_transcript("Agent: the fee is\n3.50 a month, ok?\nCustomer: fine")
     assert t.turns[0].text == "the fee is\n3.50 a month, ok?"
+    # a word before a clock in brackets is a weekday only if it is one: "[HOLD 00:07:45]" stays a hold
+    held = parse_transcript("Agent: one moment\n[HOLD 00:07:45]\nAgent: thanks for waiting\nCustomer: ok")
+    assert [(e.kind, e.duration) for e in held.events] == [("hold", 465.0)]
 
 
 @pytest.mark.parametrize("doc", [

@@ -14,9 +14,15 @@ _TS = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?(?:\s*[AaPp]\.?[Mm]\.?)?(?:\s*(?
 # a clock time with dots ("9.14", the Finnish way) only in brackets or after "klo": bare, it could be a price
 _TS_DOT = r"\d{1,2}\.\d{2}(?:\.\d{2})?"
 _BARE_DOT = re.compile(rf"^\s*(?P<dot>{_TS_DOT})\s+(?=\S)")
+# inside brackets, a weekday may come first: "[Mon 3:42 PM]", "[ma 9.14]", "[mié., 10:02]"
+_DAY = (
+    r"(?i:(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day)?|wednesday|saturday|tuesday|thursday"
+    r"|lun|mar|mi[eé]|jue|vie|s[aá]b|dom|lunes|martes|mi[eé]rcoles|jueves|viernes|s[aá]bado|domingo"
+    r"|ma|ti|ke|to|pe|la|su|maanantai|tiistai|keskiviikko|torstai|perjantai|lauantai|sunnuntai)\.?,?\s+"
+)
 _DATE = r"(?:\d{4}-\d{2}-\d{2}[ T]|\d{1,2}[./]\d{1,2}[./]\d{2,4},?\s+)"
 _PREFIX = re.compile(
-    rf"^\s*(?:[\[(]\s*{_DATE}?(?:klo\s+)?(?:(?P<ts1>{_TS})|(?P<dot1>{_TS_DOT}))\s*[\])]"
+    rf"^\s*(?:[\[(]\s*(?:{_DAY})?{_DATE}?(?:klo\s+)?(?:(?P<ts1>{_TS})|(?P<dot1>{_TS_DOT}))\s*[\])]"
     rf"|{_DATE}?(?:klo\s+(?:(?P<ts3>{_TS})|(?P<dot2>{_TS_DOT}))|(?P<ts2>{_TS})))\s*(?:[-–—|>]\s*)?"
 )
 _SPEAKER = re.compile(r"^(?P<speaker>@?[^\W\d_][^:：\n]{0,59}?)\s*[:：](?:\s+|$)(?P<text>.*)$", re.DOTALL)
