@@ -437,3 +437,19 @@ def test_a_csv_author_type_column_names_the_speaker() -> None:
     t = parse_transcript("ticket_id;author_type;text\nT1;agente;Hola, ¿en qué puedo ayudarle?\nT1;cliente;Mi router no enciende.\n",
                          format="csv")
     assert [x.role for x in t.turns] == ["agent", "customer"]
+
+
+def test_a_speaker_seen_once_is_noted_and_taken_when_named_in_roles() -> None:
+    src = (
+        "Uriel: Buenas tardes, le atiende Uriel de Telcomex, ¿en qué le puedo ayudar?\n"
+        "Marisol: Hola, no tengo internet desde ayer en la noche\n"
+        "Uriel: Gracias. Veo una falla en su zona, ya está reportada.\nMarisol: ok gracias\n"
+        "Fernanda: Hola Marisol, soy Fernanda, supervisora. El técnico va mañana a las 10.\n"
+        "Marisol: perfecto, gracias"
+    )
+    guessed = parse_transcript(src)
+    # one line of a label is not enough to call it a speaker ("Nota: ..." inside a message), but it is said
+    assert "Fernanda: Hola" in guessed.turns[3].text
+    assert any("'Fernanda'" in w and "roles=" in w for w in guessed.warnings)
+    told = parse_transcript(src, roles={"Uriel": "agent", "Fernanda": "agent", "Marisol": "customer"})
+    assert [(x.speaker, x.role) for x in told.turns][-2:] == [("Fernanda", "agent"), ("Marisol", "customer")]

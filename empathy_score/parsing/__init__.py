@@ -143,7 +143,7 @@ def _sniff(text: str, hint: str | None) -> str:
 
 
 def _conversations(
-    source: Source, fmt: str, max_chars: int
+    source: Source, fmt: str, max_chars: int, speakers: Iterable[str] = ()
 ) -> tuple[str, Iterator[Conversation | TranscriptError]]:
     content, where, hint = _load(source, max_chars)
     if hint == "object":
@@ -161,7 +161,7 @@ def _conversations(
         raise TranscriptError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}", source=where)
     kind = _sniff(text, hint) if fmt == "auto" else fmt
     if kind == "text":
-        items, notes = read_text_items(text)
+        items, notes = read_text_items(text, speakers=speakers)
         return where, iter([(None, items, None, {}, notes)])
     if kind in ("vtt", "srt"):
         return where, iter([(None, read_subtitles(text, where), None, {}, [])])
@@ -265,7 +265,7 @@ def parse_transcript(
     """
     if isinstance(source, Transcript):
         return source
-    where, convs = _conversations(source, format, max_chars)
+    where, convs = _conversations(source, format, max_chars, roles or ())
     first = next(convs, None)
     if first is None:
         raise TranscriptError("no conversation found", source=where)
@@ -303,7 +303,7 @@ def read_transcripts(
     if errors not in ("raise", "yield"):
         raise ValueError(f"errors must be 'raise' or 'yield', got {errors!r}")
     try:
-        where, convs = _conversations(source, format, max_chars)
+        where, convs = _conversations(source, format, max_chars, roles or ())
     except TranscriptError as exc:
         if errors == "raise":
             raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from typing import Iterable
 
 from ._build import RawEvent, RawItem, RawTurn, classify_event, is_session_line, label_role, parse_duration
 
@@ -147,12 +148,16 @@ def looks_like_text_transcript(text: str, sample_lines: int = 50) -> bool:
     return any(_split(i, ln).speaker for i, ln in enumerate(lines))
 
 
-def read_text_items(text: str) -> tuple[list[RawItem], list[str]]:
-    """Split a plain-text transcript into raw turns and events, with notes on what was guessed."""
+def read_text_items(text: str, speakers: Iterable[str] = ()) -> tuple[list[RawItem], list[str]]:
+    """Split a plain-text transcript into raw turns and events, with notes on what was guessed.
+
+    ``speakers``: labels known to be speakers (the keys of a ``roles`` mapping), taken as such even when they
+    appear only once.
+    """
     lines = [_split(i, raw) for i, raw in enumerate(text.splitlines(), start=1)]
     counts = Counter(ln.speaker for ln in lines if ln.speaker)
     label_roles = {label: label_role(label) for label in counts}
-    accepted: set[str] = set()
+    accepted: set[str] = set(speakers) & set(counts)
     for label, n in counts.most_common():
         if label_roles[label] or n >= 2:
             accepted.add(label)
@@ -181,6 +186,11 @@ def read_text_items(text: str) -> tuple[list[RawItem], list[str]]:
             continue
         if current is not None:
             current.text = f"{current.text}\n{body}" if current.text else body
+            if ln.speaker:
+                notes.append(
+                    f"line {ln.lineno}: {ln.speaker!r} is a speaker label only once here, so the line was kept as "
+                    f"text of the turn above; pass roles={{{ln.speaker!r}: ...}} if it is a speaker"
+                )
         else:
             items.append(RawEvent("system", body, None, ln.lineno))
             if any(isinstance(it, RawTurn) for it in items):
