@@ -71,9 +71,12 @@ def _dotted_seconds(ts: str) -> float:
     return float(parts[0] * 3600 + parts[1] * 60 + (parts[2] if len(parts) > 2 else 0))
 
 
-def _speaker_of(rest: str) -> bool:
+def _speaker_match(rest: str) -> re.Match[str] | None:
+    """The ``Speaker: text`` match of ``rest`` if its label is a valid one and the colon is not a URL's."""
     sm = _SPEAKER.match(rest.strip())
-    return bool(sm and _valid_label(sm.group("speaker")))
+    if sm and _valid_label(sm.group("speaker")) and not sm.group("text").startswith("//"):
+        return sm
+    return None
 
 
 def _valid_label(label: str) -> bool:
@@ -88,6 +91,7 @@ def _valid_label(label: str) -> bool:
 def _split(lineno: int, raw: str) -> _Line:
     rest = raw
     ts: float | None = None
+    sm: re.Match[str] | None = None
     m = _PREFIX.match(rest)
     if m:
         dotted = m.group("dot1") or m.group("dot2")
@@ -96,10 +100,11 @@ def _split(lineno: int, raw: str) -> _Line:
     else:
         m = _BARE_DOT.match(rest)
         # a bare dotted time counts only before a speaker label: "9.14 Asiakas: hei", not "3.50 a month"
-        if m and _speaker_of(rest[m.end():]):
+        sm = _speaker_match(rest[m.end():]) if m else None
+        if m and sm:
             ts, rest = _dotted_seconds(m.group("dot")), rest[m.end():]
-    sm = _SPEAKER.match(rest.strip())
-    if sm and _valid_label(sm.group("speaker")) and not sm.group("text").startswith("//"):
+    sm = sm or _speaker_match(rest)
+    if sm:
         return _Line(lineno, raw, ts, sm.group("speaker").strip(), sm.group("text").strip())
     return _Line(lineno, raw, ts, None, rest.strip())
 
